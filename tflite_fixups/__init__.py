@@ -1,0 +1,42 @@
+"""tflite_fixups: make TensorFlow/Keras models convert to TFLite (LiteRT) and prove the result is right.
+
+Example:
+    >>> import tflite_fixups as tff                                   # doctest: +SKIP
+    >>> result = tff.convert_and_verify(model, sample_inputs=x[:8])   # doctest: +SKIP
+    >>> result.ok                                                     # doctest: +SKIP
+    True
+"""
+
+from ._quiet import import_tensorflow as _import_tensorflow
+
+_import_tensorflow()
+
+from . import passes  # noqa: E402
+from .conversion.converter import convert, convert_and_verify  # noqa: E402
+from .conversion.diagnose import diagnose  # noqa: E402
+from .errors import (  # noqa: E402
+    ConversionError,
+    InvalidInputError,
+    InvalidModelError,
+    PassError,
+    TfliteFixupsError,
+    UnsupportedOp,
+)
+from .models.loading import load_model  # noqa: E402
+from .models.signature_model import SignatureModel  # noqa: E402
+from .models.specs import InputSpec  # noqa: E402
+from .passes.pipeline import Pipeline  # noqa: E402
+from .reports.diagnosis import Diagnosis  # noqa: E402
+from .reports.result import ConversionResult  # noqa: E402
+from .reports.verification import OutputComparison, VerificationReport  # noqa: E402
+from .verification.litert import LiteRTRunner  # noqa: E402
+from .verification.verify import verify  # noqa: E402
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ConversionError", "ConversionResult", "Diagnosis", "InputSpec", "InvalidInputError", "InvalidModelError",
+    "LiteRTRunner", "OutputComparison", "PassError", "Pipeline", "SignatureModel", "TfliteFixupsError",
+    "UnsupportedOp", "VerificationReport", "convert", "convert_and_verify", "diagnose", "load_model", "passes",
+    "verify",
+]

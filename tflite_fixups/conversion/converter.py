@@ -1,0 +1,203 @@
+"""convert() and convert_and_verify(): passes, then the TFLite converter, then LiteRT."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, List, Optional, Sequence, Tuple
+
+from .._quiet import import_tensorflow, quiet_tensorflow
+from ..models.loading import load_model
+from ..models.signature_model import SignatureModel
+from ..models.specs import InputSpecsArg
+from ..passes.base import PassLike
+from ..passes.pipeline import PipelineRun, Stage, pipeline_stages
+from ..reports.result import ConversionResult
+from ..verification.samples import collect_samples
+from ..verification.verify import (
+    DEFAULT_ATOL,
+    DEFAULT_NUM_RANDOM_SAMPLES,
+    DEFAULT_RTOL,
+    _check_tolerances,
+    verify_stages,
+)
+from .errors import conversion_error
+from .flatbuffer import flex_ops, op_counts
+
+tf = import_tensorflow()
+
+
+def convert_and_verify(
+    model: Any,
+    passes: Sequence[PassLike] = (),
+    *,
+    input_specs: InputSpecsArg = None,
+    sample_inputs: Any = None,
+    atol: float = DEFAULT_ATOL,
+    rtol: float = DEFAULT_RTOL,
+    quantization: Optional[str] = None,
+    representative_data: Any = None,
+    allow_select_tf_ops: bool = False,
+    num_random_samples: int = DEFAULT_NUM_RANDOM_SAMPLES,
+    seed: int = 0,
+) -> ConversionResult:
+    """Apply ``passes``, convert to TFLite with builtin ops, and check outputs against the original.
+
+    Args:
+        model: a Keras 3 or tf-keras model, a ``tf.function`` with an input
+            signature, a ``ConcreteFunction``, a SavedModel directory, or a
+            ``.keras``/``.h5`` path (loaded in Keras safe mode).
+        passes: passes (or a :class:`~tflite_fixups.Pipeline`) applied in order.
+        input_specs: pin the signature: a shape or ``tf.TensorSpec`` for one
+            input, a list in input order, or a dict by input name. Without it a
+            ``None`` batch axis becomes 1 and other ``None`` axes stay dynamic.
+        sample_inputs: one sample (array, list in input order, dict by name) or
+            an iterable / zero-argument callable yielding samples. Without it,
+            ``num_random_samples`` random samples are drawn and the report says so.
+        atol, rtol: an output matches when ``|tflite - original| <= atol + rtol * |original|``.
+        quantization, representative_data: reserved for the quantization support.
+        allow_select_tf_ops: let the converter emit Select-TF ("Flex") ops. Such
+            a model cannot run in LiteRT's Python interpreter, so it is returned
+            unverified (``ok`` False) with a warning.
+
+    Returns:
+        a :class:`ConversionResult`: ``ok`` is True only when the model converted
+        AND every output matched within tolerance.
+
+    Raises:
+        ConversionError: the converter rejected the model; ``.unsupported_ops``
+            says which ops, where from, and which pass fixes each.
+
+    Example:
+        >>> result = tff.convert_and_verify(model, sample_inputs=x[:8])  # doctest: +SKIP
+        >>> result.ok                                                    # doctest: +SKIP
+        True
+        >>> result.save("model.tflite")                                  # doctest: +SKIP
+    """
+    _check_tolerances(atol, rtol)
+    return _convert(
+        model, passes, input_specs=input_specs, quantization=quantization, representative_data=representative_data,
+        allow_select_tf_ops=allow_select_tf_ops,
+        verification=dict(sample_inputs=sample_inputs, atol=atol, rtol=rtol, num_random=num_random_samples, seed=seed),
+    )
+
+
+def convert(
+    model: Any,
+    passes: Sequence[PassLike] = (),
+    *,
+    input_specs: InputSpecsArg = None,
+    quantization: Optional[str] = None,
+    representative_data: Any = None,
+    allow_select_tf_ops: bool = False,
+) -> ConversionResult:
+    """Like :func:`convert_and_verify` without the check: ``result.ok`` stays False.
+
+    Example:
+        >>> result = tff.convert(model)                          # doctest: +SKIP
+        >>> report = tff.verify(model, result, sample_inputs=x)  # doctest: +SKIP
+    """
+    return _convert(
+        model, passes, input_specs=input_specs, quantization=quantization, representative_data=representative_data,
+        allow_select_tf_ops=allow_select_tf_ops, verification=None,
+    )
+
+
+def _convert(model, passes, *, input_specs, quantization, representative_data, allow_select_tf_ops, verification):
+    if quantization is not None or representative_data is not None:
+        raise NotImplementedError(
+            "quantization and representative_data are not supported yet; convert in float32 for now "
+            "(quantization=None, representative_data=None)"
+        )
+    original = load_model(model, input_specs)
+    run = pipeline_stages(passes, model, input_specs) if passes else PipelineRun(model, [Stage("original", model)])
+    stages = _load_stages(run, original, input_specs)
+    final = stages[-1][1]
+    if final is None:
+        final = load_model(run.model, input_specs)
+    start = time.perf_counter()
+    tflite_bytes = convert_signature_model(final, allow_select_tf_ops=allow_select_tf_ops)
+    seconds = time.perf_counter() - start
+    counts = op_counts(tflite_bytes)
+    result = ConversionResult(
+        tflite_model=tflite_bytes, input_specs=list(final.input_specs), output_names=list(final.output_names),
+        ops=counts, passes=run.reports, conversion_seconds=seconds,
+    )
+    _static_warnings(result, final)
+    if verification is None:
+        result.warnings.append("not verified: use convert_and_verify() or tff.verify() to compare with the original")
+        return result
+    samples = collect_samples(
+        original.input_specs, verification["sample_inputs"], num_random=verification["num_random"],
+        seed=verification["seed"],
+    )
+    result.verification = verify_stages(
+        stages, tflite_bytes, samples, atol=verification["atol"], rtol=verification["rtol"], counts=counts
+    )
+    if samples.source == "random":
+        result.warnings.extend(samples.notes)
+    if result.verification.skipped:
+        result.warnings.append(result.verification.skipped)
+    elif not result.verification.ok:
+        result.warnings.append(f"outputs diverge from the original: {result.verification.diverging_outputs}")
+    return result
+
+
+def _load_stages(run: PipelineRun, original: SignatureModel, input_specs) -> List[Tuple[str, Optional[SignatureModel]]]:
+    """Each stage as a SignatureModel; an unchanged stage reuses the one before it."""
+    loaded: List[Tuple[str, Optional[SignatureModel]]] = [("original", original)]
+    previous_model, previous_loaded = run.stages[0].model, original
+    for stage in run.stages[1:]:
+        if stage.model is previous_model:
+            current = previous_loaded
+        else:
+            try:
+                current = load_model(stage.model, input_specs)
+            except Exception:  # reported as "could not be loaded"; the final model is retried loudly
+                current = None
+        loaded.append((stage.pass_name, current))
+        previous_model, previous_loaded = stage.model, current
+    return loaded
+
+
+def _static_warnings(result: ConversionResult, final: SignatureModel) -> None:
+    for spec in final.input_specs:
+        if spec.dynamic_axes:
+            result.warnings.append(
+                f"input '{spec.name}' keeps dynamic axes {list(spec.dynamic_axes)}: some delegates and "
+                "microcontroller runtimes need static shapes (pin them with input_specs)"
+            )
+    flex = flex_ops(result.ops)
+    if flex:
+        result.warnings.append(f"uses Select-TF (Flex) ops {flex}: the app must link the Flex delegate")
+
+
+def convert_signature_model(model: SignatureModel, *, allow_select_tf_ops: bool = False) -> bytes:
+    """Convert a :class:`SignatureModel` to .tflite bytes with one ``serving_default`` signature.
+
+    The function is frozen first (variables become constants, which int8
+    calibration needs), then wrapped in a variable-free module so the
+    converter takes its SavedModel path and writes a SignatureDef with the
+    model's input and output names.
+
+    Raises:
+        ConversionError: with each rejected op, its origin and its fix.
+    """
+    frozen = model.frozen_function()
+    structure = model.concrete_function.structured_outputs
+    module = tf.Module()
+
+    @tf.function(input_signature=[s.to_tensor_spec() for s in model.input_specs], autograph=False)
+    def serving(*args):
+        return tf.nest.pack_sequence_as(structure, frozen(*args))
+
+    module.serving = serving
+    with quiet_tensorflow() as log:
+        converter = tf.lite.TFLiteConverter.from_concrete_functions([serving.get_concrete_function()], module)
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS] + (
+            [tf.lite.OpsSet.SELECT_TF_OPS] if allow_select_tf_ops else []
+        )
+        try:
+            return converter.convert()
+        except Exception as error:  # ConverterError and the converter's own crashes alike
+            failure = error
+    raise conversion_error(failure, model, log.text) from failure

@@ -1,0 +1,103 @@
+"""Turn the TFLite converter's errors into :class:`~tflite_fixups.errors.UnsupportedOp` records.
+
+The converter attaches structured ``ConverterErrorData`` to its exception:
+an error code (``ERROR_NEEDS_FLEX_OPS``, ``ERROR_NEEDS_CUSTOM_OPS``...), the
+op (``tf.Erf``) and a call-site location whose names are graph node names
+(``functional_1/attention_1/Erf@__inference_serve_60``). We read those, and
+fall back to the summary lines of the message text when they are missing.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+from ..errors import ConversionError, UnsupportedOp
+from ..models import keras_compat
+from ..models.signature_model import SignatureModel
+from .hints import fix_for_op, hints_for_message
+
+_KINDS = {"ERROR_NEEDS_FLEX_OPS": "flex", "ERROR_NEEDS_CUSTOM_OPS": "custom"}
+_SUMMARY = {"flex": re.compile(r"TF Select ops: ([^\n]+)"), "custom": re.compile(r"Custom ops: ([^\n]+)")}
+_SUFFIX = re.compile(r"^(.*)_\d+$")
+
+
+def conversion_error(error: Exception, model: SignatureModel, log: str = "") -> ConversionError:
+    """A :class:`ConversionError` naming each rejected op, where it came from and what fixes it."""
+    message = str(error)
+    ops = unsupported_ops_from(error, model)
+    hints = hints_for_message(message + "\n" + log)
+    lines = [f"the TFLite converter rejected the model ({len(ops)} unsupported op(s))" if ops else
+             f"the TFLite converter failed: {_first_error_line(message)}"]
+    lines += [f"  - {op.describe()}" for op in ops]
+    lines += [f"  hint: {h}" for h in hints]
+    lines.append("  (the converter's full message is in .converter_message)")
+    return ConversionError("\n".join(lines), unsupported_ops=ops, converter_message=message, hints=hints)
+
+
+def unsupported_ops_from(error: Exception, model: SignatureModel) -> List[UnsupportedOp]:
+    """Rejected ops in the order the converter reported them, one entry per node."""
+    layer_names = _layer_names(model)
+    found: Dict[Tuple[str, Optional[str]], UnsupportedOp] = {}
+    for data in getattr(error, "errors", []) or []:
+        kind = _kind_of(data)
+        if kind is None or not data.operator.name:
+            continue
+        op_type = data.operator.name.split(".", 1)[-1]
+        node = _node_name(data)
+        layer = layer_for_node(node, layer_names, model.kind) if node else None
+        found.setdefault((op_type, node), UnsupportedOp(op_type, kind, node, layer, fix_for_op(op_type)))
+    seen_types = {op.op_type for op in found.values()}
+    for kind, pattern in _SUMMARY.items():
+        for match in pattern.finditer(str(error)):
+            for op_type in (t.strip() for t in match.group(1).split(",")):
+                if op_type and op_type not in seen_types:
+                    seen_types.add(op_type)
+                    found[(op_type, None)] = UnsupportedOp(op_type, kind, None, None, fix_for_op(op_type))
+    return list(found.values())
+
+
+def _kind_of(data: Any) -> Optional[str]:
+    from tensorflow.compiler.mlir.lite.metrics import converter_error_data_pb2 as pb  # the converter's own proto
+
+    return _KINDS.get(pb.ConverterErrorData.ErrorCode.Name(data.error_code))
+
+
+def _node_name(data: Any) -> Optional[str]:
+    for call in data.location.call:
+        if "@" in call.name and not call.name.startswith("StatefulPartitionedCall"):
+            return call.name.split("@", 1)[0]
+    return None
+
+
+def _layer_names(model: SignatureModel) -> Sequence[str]:
+    if model.kind not in (keras_compat.KERAS3, keras_compat.TF_KERAS):
+        return ()
+    return [layer.name for layer in keras_compat.model_layers(model.source)]
+
+
+def layer_for_node(node: str, layer_names: Sequence[str], flavour: str) -> Optional[str]:
+    """The outermost Keras layer whose name scope contains ``node``.
+
+    The first path component is the model's own scope. Keras 3 makes every
+    layer scope unique by adding ``_<n>`` (layer ``dense`` traces as
+    ``dense_1``, layer ``dense_1`` as ``dense_1_2``), so there a suffix is
+    stripped first; tf-keras uses the layer name as it is.
+    """
+    names = set(layer_names)
+    for component in node.split("/")[1:-1]:
+        stripped = _SUFFIX.match(component)
+        candidates = [component, stripped.group(1) if stripped else None]
+        if flavour == keras_compat.KERAS3:
+            candidates.reverse()
+        for candidate in candidates:
+            if candidate and candidate in names:
+                return candidate
+    return None
+
+
+def _first_error_line(message: str) -> str:
+    for line in message.splitlines():
+        if "error:" in line:
+            return line.split("error:", 1)[1].strip()
+    return message.strip().splitlines()[0] if message.strip() else "unknown error"

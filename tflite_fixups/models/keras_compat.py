@@ -1,0 +1,58 @@
+"""Tell Keras 3 and tf-keras (Keras 2) models apart without importing either eagerly."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any, Optional
+
+KERAS3 = "keras3"
+TF_KERAS = "tf_keras"
+
+
+def keras_flavour(obj: Any) -> Optional[str]:
+    """``"keras3"``, ``"tf_keras"`` or ``None`` for an object that is not a Keras model."""
+    keras = sys.modules.get("keras")
+    if keras is not None and _is_keras3_module(keras) and isinstance(obj, keras.Model):
+        return KERAS3
+    tf_keras = sys.modules.get("tf_keras")
+    if tf_keras is not None and isinstance(obj, tf_keras.Model):
+        return TF_KERAS
+    return None
+
+
+def _is_keras3_module(module: Any) -> bool:
+    version = getattr(module, "__version__", "0")
+    return version.split(".")[0] == "3"
+
+
+def legacy_keras_requested() -> bool:
+    """True when the user asked TF for Keras 2 through ``TF_USE_LEGACY_KERAS``."""
+    return os.environ.get("TF_USE_LEGACY_KERAS", "").strip().lower() in ("1", "true", "yes")
+
+
+def keras_module(flavour: str):
+    """The Keras package of a flavour (imported on demand)."""
+    if flavour == KERAS3:
+        import keras
+
+        return keras
+    import tf_keras
+
+    return tf_keras
+
+
+def default_flavour() -> str:
+    """The flavour ``tf.keras`` resolves to in this process."""
+    return TF_KERAS if legacy_keras_requested() else KERAS3
+
+
+def model_layers(model: Any) -> list:
+    """All layers of a Keras model, nested models flattened, outermost first."""
+    found = []
+    stack = list(getattr(model, "layers", []))
+    while stack:
+        layer = stack.pop(0)
+        found.append(layer)
+        stack.extend(getattr(layer, "layers", []) or [])
+    return found

@@ -1,0 +1,14 @@
+"""Passes: composable ``model -> model`` transforms that each report what they changed.
+
+The pass families (op rewrites, shape pinning, fake quantization) register
+themselves here; write your own by subclassing :class:`Pass` or decorating a
+function with :func:`function_pass`, and drop it into a :class:`Pipeline`.
+"""
+
+from .base import FunctionPass, Pass, PassContext, PassReport, PassResult, Replacement, as_pass, count_ops, function_pass
+from .pipeline import Pipeline, PipelineRun, Stage
+
+__all__ = [
+    "FunctionPass", "Pass", "PassContext", "PassReport", "PassResult", "Pipeline", "PipelineRun", "Replacement",
+    "Stage", "as_pass", "count_ops", "function_pass",
+]

@@ -1,0 +1,204 @@
+"""The pass contract.
+
+A pass is a callable ``model -> model`` that never mutates its input and says
+what it changed. Subclass :class:`Pass` and implement :meth:`Pass.call`, or
+turn a plain function into a pass with :func:`function_pass`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Optional, Union
+
+from ..models.specs import InputSpecsArg
+
+
+@dataclass
+class Replacement:
+    """One thing a pass matched and what it put in its place.
+
+    Attributes:
+        target: node or layer name that was matched.
+        kind: its op type or layer class.
+        replacement: what replaced it (rule name or short description).
+        details: anything else worth reporting, e.g. ``{"error_bound": "1e-5 abs"}``.
+    """
+
+    target: str
+    kind: str
+    replacement: str
+    details: Dict[str, Any] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        extra = ", ".join(f"{k}={v}" for k, v in self.details.items())
+        return f"{self.kind} '{self.target}' -> {self.replacement}" + (f" ({extra})" if extra else "")
+
+
+@dataclass
+class PassReport:
+    """What one pass did.
+
+    Attributes:
+        name: the pass's name.
+        changed: whether the returned model differs from the input.
+        replacements: each match and its replacement.
+        ops_before / ops_after: TF op type counts when the pass looked at the graph.
+        warnings: things the user should know (e.g. a rule declined a node).
+        notes: other facts (e.g. "nothing matched").
+        seconds: wall time of the pass.
+        children: reports of the passes inside a :class:`Pipeline`.
+    """
+
+    name: str
+    changed: bool
+    replacements: List[Replacement] = field(default_factory=list)
+    ops_before: Optional[Dict[str, int]] = None
+    ops_after: Optional[Dict[str, int]] = None
+    warnings: List[str] = field(default_factory=list)
+    notes: List[str] = field(default_factory=list)
+    seconds: float = 0.0
+    children: List["PassReport"] = field(default_factory=list)
+
+    def op_count_changes(self) -> List[str]:
+        """Op types whose count changed, e.g. ``["SelfAdjointEigV2 -1 (1->0)", "MatMul +40 (2->42)"]``."""
+        if self.ops_before is None or self.ops_after is None:
+            return []
+        changes = []
+        for op in sorted(set(self.ops_before) | set(self.ops_after)):
+            before, after = self.ops_before.get(op, 0), self.ops_after.get(op, 0)
+            if before != after:
+                changes.append(f"{op} {after - before:+d} ({before}->{after})")
+        return changes
+
+    def __str__(self) -> str:
+        head = f"{self.name}: {'changed' if self.changed else 'no change'} ({self.seconds:.2f}s)"
+        lines = [head]
+        lines += [f"  replaced {r}" for r in self.replacements]
+        changes = self.op_count_changes()
+        if changes:
+            lines.append("  ops: " + ", ".join(changes))
+        lines += [f"  note: {n}" for n in self.notes]
+        lines += [f"  warning: {w}" for w in self.warnings if not self.children]
+        lines += ["  " + line for child in self.children for line in str(child).splitlines()]
+        return "\n".join(lines)
+
+
+@dataclass
+class PassResult:
+    """A pass's output model together with its report."""
+
+    model: Any
+    report: PassReport
+
+
+@dataclass
+class PassContext:
+    """What a pipeline knows that a pass may need: the input specs the user asked for."""
+
+    input_specs: InputSpecsArg = None
+
+
+class Pass:
+    """Base class of passes.
+
+    Subclasses set :attr:`name` (defaults to the class name in snake_case) and
+    implement :meth:`call`. Calling the pass returns just the model and keeps
+    the report in :attr:`last_report`; :meth:`run` returns both.
+
+    Example:
+        >>> class Identity(Pass):
+        ...     def call(self, model, context):
+        ...         return PassResult(model, PassReport(self.name, changed=False))
+        >>> Identity().name
+        'identity'
+    """
+
+    name: str = ""
+
+    def __init__(self) -> None:
+        if not self.name:
+            self.name = _snake_case(type(self).__name__)
+        self.last_report: Optional[PassReport] = None
+
+    def call(self, model: Any, context: PassContext) -> PassResult:
+        raise NotImplementedError
+
+    def run(self, model: Any, context: Optional[PassContext] = None) -> PassResult:
+        start = time.perf_counter()
+        result = self.call(model, context or PassContext())
+        if not isinstance(result, PassResult):
+            raise TypeError(f"pass '{self.name}' must return a PassResult from call(), got {type(result).__name__}")
+        result.report.seconds = time.perf_counter() - start
+        self.last_report = result.report
+        return result
+
+    def __call__(self, model: Any) -> Any:
+        return self.run(model).model
+
+    def __repr__(self) -> str:
+        return f"<pass {self.name}>"
+
+
+class FunctionPass(Pass):
+    """A plain function ``model -> model`` (or ``-> PassResult``) used as a pass."""
+
+    def __init__(self, function: Callable[..., Any], name: Optional[str] = None):
+        self.name = name or getattr(function, "__name__", "function_pass")
+        super().__init__()
+        self.function = function
+        parameters = inspect.signature(function).parameters
+        self._takes_context = "context" in parameters
+
+    def call(self, model: Any, context: PassContext) -> PassResult:
+        output = self.function(model, context=context) if self._takes_context else self.function(model)
+        if isinstance(output, PassResult):
+            return output
+        notes = [] if output is not model else ["returned its input unchanged"]
+        return PassResult(output, PassReport(self.name, changed=output is not model, notes=notes))
+
+
+PassLike = Union[Pass, Callable[[Any], Any]]
+
+
+def function_pass(function: Optional[Callable[..., Any]] = None, *, name: Optional[str] = None):
+    """Turn a function ``model -> model`` into a :class:`Pass` (usable as a decorator).
+
+    The function may also accept a ``context`` keyword (a :class:`PassContext`)
+    and may return a :class:`PassResult` to report in detail.
+
+    Example:
+        >>> @function_pass
+        ... def drop_dropout(model):
+        ...     return model  # a real pass would return a rebuilt copy
+        >>> drop_dropout.name
+        'drop_dropout'
+    """
+    if function is None:
+        return lambda f: FunctionPass(f, name=name)
+    return FunctionPass(function, name=name)
+
+
+def as_pass(candidate: PassLike) -> Pass:
+    """A Pass as it is; any other callable wrapped with :func:`function_pass`."""
+    if isinstance(candidate, Pass):
+        return candidate
+    if callable(candidate):
+        return FunctionPass(candidate)
+    raise TypeError(f"a pass must be a Pass or a callable model -> model, got {type(candidate).__name__}")
+
+
+def count_ops(graph_def) -> Dict[str, int]:
+    """TF op type -> count over a GraphDef and every function in its library."""
+    counts: Counter = Counter(node.op for node in graph_def.node)
+    for function in graph_def.library.function:
+        counts.update(node.op for node in function.node_def)
+    return dict(counts)
+
+
+def _snake_case(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+

@@ -1,0 +1,91 @@
+"""Compare a model's outputs with a reference, output by output, over many samples."""
+
+from __future__ import annotations
+
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+
+import numpy as np
+
+from ..reports.verification import OutputComparison
+
+
+def compare_outputs(
+    reference: Sequence[Mapping[str, np.ndarray]],
+    candidate: Sequence[Mapping[str, np.ndarray]],
+    *,
+    atol: float,
+    rtol: float,
+    name_map: Optional[Mapping[str, str]] = None,
+) -> Dict[str, OutputComparison]:
+    """Per reference output name, error statistics of ``candidate`` over all samples.
+
+    ``name_map`` maps reference names to candidate names when they differ.
+    """
+    name_map = dict(name_map or {})
+    comparisons = {}
+    for name in reference[0]:
+        other = name_map.get(name, name)
+        pairs = [(ref[name], cand.get(other)) for ref, cand in zip(reference, candidate)]
+        comparisons[name] = compare_arrays(name, pairs, atol=atol, rtol=rtol)
+    return comparisons
+
+
+def compare_arrays(
+    name: str, pairs: Sequence[Tuple[np.ndarray, Optional[np.ndarray]]], *, atol: float, rtol: float
+) -> OutputComparison:
+    """Statistics over (reference, candidate) pairs, one pair per sample.
+
+    Relative error is taken only where ``|reference| > atol`` (elsewhere the
+    absolute error already says everything). NaN matching NaN and equal
+    infinities count as exact.
+    """
+    if any(candidate is None for _, candidate in pairs):
+        return OutputComparison.missing(name)
+    mismatched = [(r.shape, c.shape) for r, c in pairs if np.shape(r) != np.shape(c)]
+    if mismatched:
+        return OutputComparison.shape_mismatch(name, *mismatched[0])
+    ref = np.concatenate([np.asarray(r, dtype=np.float64).ravel() for r, _ in pairs])
+    got = np.concatenate([np.asarray(c, dtype=np.float64).ravel() for _, c in pairs])
+    both_nan = np.isnan(ref) & np.isnan(got)
+    same_inf = np.isinf(ref) & (ref == got)
+    exact = both_nan | same_inf
+    with np.errstate(invalid="ignore", over="ignore"):
+        abs_err = np.where(exact, 0.0, np.abs(got - ref))
+    abs_err = np.where(np.isnan(abs_err), np.inf, abs_err)
+    nonfinite_mismatches = int(np.count_nonzero(~np.isfinite(abs_err)))
+    magnitude = np.abs(np.where(np.isfinite(ref), ref, 0.0))
+    big = magnitude > atol
+    rel_err = abs_err[big] / magnitude[big] if np.any(big) else np.zeros(1)
+    within = bool(np.all(abs_err <= atol + rtol * magnitude))
+    finite = np.isfinite(ref) & np.isfinite(got)
+    return OutputComparison(
+        name=name,
+        shape=tuple(np.shape(pairs[0][0])),
+        num_values=int(ref.size),
+        max_abs_error=float(abs_err.max()) if abs_err.size else 0.0,
+        mean_abs_error=float(abs_err.mean()) if abs_err.size else 0.0,
+        max_rel_error=float(rel_err.max()) if rel_err.size else 0.0,
+        cosine_similarity=_cosine(ref[finite], got[finite]),
+        argmax_agreement=_argmax_agreement(pairs),
+        nonfinite_mismatches=nonfinite_mismatches,
+        within_tolerance=within,
+    )
+
+
+def _cosine(a: np.ndarray, b: np.ndarray) -> float:
+    norm = float(np.linalg.norm(a) * np.linalg.norm(b))
+    if norm == 0.0:
+        return 1.0 if not np.any(a) and not np.any(b) else 0.0
+    return float(np.dot(a, b) / norm)
+
+
+def looks_like_class_scores(array: np.ndarray) -> bool:
+    """Floating, shaped (batch, classes) with at least two classes."""
+    return np.issubdtype(np.asarray(array).dtype, np.floating) and np.ndim(array) == 2 and np.shape(array)[-1] >= 2
+
+
+def _argmax_agreement(pairs: Sequence[Tuple[np.ndarray, np.ndarray]]) -> Optional[float]:
+    if not all(looks_like_class_scores(r) for r, _ in pairs):
+        return None
+    agree: List[np.ndarray] = [np.argmax(r, axis=-1) == np.argmax(c, axis=-1) for r, c in pairs]
+    return float(np.mean(np.concatenate(agree)))

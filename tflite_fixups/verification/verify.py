@@ -1,0 +1,143 @@
+"""Verify a .tflite model against the TensorFlow model it came from."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from ..conversion.flatbuffer import flex_ops, op_counts
+from ..errors import InvalidInputError
+from ..models.loading import load_model
+from ..models.signature_model import SignatureModel
+from ..models.specs import InputSpecsArg
+from ..reports.verification import StageComparison, VerificationReport
+from .litert import LiteRTRunner
+from .metrics import compare_outputs
+from .samples import SampleSet, collect_samples
+
+DEFAULT_ATOL = 1e-4
+DEFAULT_RTOL = 1e-4
+DEFAULT_NUM_RANDOM_SAMPLES = 8
+
+
+def verify(
+    model: Any,
+    tflite_model: Any,
+    sample_inputs: Any = None,
+    *,
+    input_specs: InputSpecsArg = None,
+    atol: float = DEFAULT_ATOL,
+    rtol: float = DEFAULT_RTOL,
+    num_random_samples: int = DEFAULT_NUM_RANDOM_SAMPLES,
+    seed: int = 0,
+) -> VerificationReport:
+    """Compare a .tflite model's outputs with the original model's on the same samples.
+
+    Args:
+        model: the original model (anything :func:`tflite_fixups.load_model` accepts).
+        tflite_model: .tflite bytes, a path to a .tflite file, or a ``ConversionResult``.
+        sample_inputs: one sample (array / list in input order / dict by name) or an
+            iterable or zero-argument callable of samples; random samples when None.
+        input_specs: the signature the .tflite model was converted with, if pinned.
+        atol, rtol: an output matches when ``|tflite - original| <= atol + rtol * |original|``.
+
+    Example:
+        >>> report = tff.verify(model, "model.tflite", sample_inputs=x_test[:16])  # doctest: +SKIP
+        >>> report.ok, report["predictions"].max_abs_error                        # doctest: +SKIP
+        (True, 3.1e-07)
+    """
+    _check_tolerances(atol, rtol)
+    tflite_bytes = _tflite_bytes(tflite_model)
+    reference = load_model(model, input_specs)
+    samples = collect_samples(reference.input_specs, sample_inputs, num_random=num_random_samples, seed=seed)
+    return verify_stages([("original", reference)], tflite_bytes, samples, atol=atol, rtol=rtol)
+
+
+def verify_stages(
+    stages: Sequence[Tuple[str, Optional[SignatureModel]]],
+    tflite_bytes: bytes,
+    samples: SampleSet,
+    *,
+    atol: float,
+    rtol: float,
+    counts: Optional[Dict[str, int]] = None,
+) -> VerificationReport:
+    """Compare each stage (the first is the reference) and the .tflite with the reference.
+
+    A stage given as ``None`` model could not be loaded and is reported as not comparable.
+    """
+    flex = flex_ops(counts if counts is not None else op_counts(tflite_bytes))
+    if flex:
+        return VerificationReport.skipped_because(
+            f"the model uses Select-TF (Flex) ops {flex}, which LiteRT's Python interpreter cannot run; "
+            "it is NOT verified. Rewrite them with tff.passes.replace_unsupported_ops()"
+        )
+    reference_name, reference = stages[0]
+    expected = [reference.run(sample) for sample in samples.samples]
+    runner = LiteRTRunner(tflite_bytes)
+    _check_input_names(reference, runner)
+    name_map, notes = _match_output_names(reference.output_names, runner.output_names)
+    report = VerificationReport(
+        ok=False, num_samples=len(samples), sample_source=samples.source, atol=atol, rtol=rtol,
+        notes=list(samples.notes) + notes,
+    )
+    for stage_name, stage_model in stages[1:]:
+        report.stages.append(_compare_stage(stage_name, stage_model, samples, expected, atol, rtol))
+    actual = [runner.run(sample) for sample in samples.samples]
+    report.outputs = compare_outputs(expected, actual, atol=atol, rtol=rtol, name_map=name_map)
+    report.stages.append(StageComparison("tflite", report.outputs))
+    report.ok = all(o.within_tolerance for o in report.outputs.values())
+    return report
+
+
+def _compare_stage(name, model, samples, expected, atol, rtol) -> StageComparison:
+    if model is None:
+        return StageComparison(name, note="could not be loaded for comparison")
+    try:
+        outputs = [model.run(sample) for sample in samples.samples]
+    except Exception as error:  # a pass may legitimately change the signature; report, don't fail
+        return StageComparison(name, note=f"not comparable on these samples: {type(error).__name__}: {error}")
+    name_map, _ = _match_output_names(list(expected[0]), model.output_names)
+    return StageComparison(name, compare_outputs(expected, outputs, atol=atol, rtol=rtol, name_map=name_map))
+
+
+def _check_input_names(reference: SignatureModel, runner: LiteRTRunner) -> None:
+    if sorted(reference.input_names) != sorted(runner.input_names):
+        raise InvalidInputError(
+            f"the .tflite model's inputs {runner.input_names} do not match the model's inputs "
+            f"{reference.input_names}; was it converted from this model?"
+        )
+
+
+def _match_output_names(reference: List[str], candidate: List[str]) -> Tuple[Dict[str, str], List[str]]:
+    if set(reference) <= set(candidate):
+        return {n: n for n in reference}, []
+    if len(reference) == len(candidate):
+        return dict(zip(sorted(reference), sorted(candidate))), [
+            f"output names differ ({reference} vs {candidate}); matched them in sorted order"
+        ]
+    return {}, [f"outputs {sorted(set(reference) - set(candidate))} are missing from the converted model"]
+
+
+def _check_tolerances(atol: float, rtol: float) -> None:
+    for name, value in (("atol", atol), ("rtol", rtol)):
+        if not isinstance(value, (int, float, np.floating)) or not value >= 0:
+            raise InvalidInputError(f"{name} must be a non-negative number, got {value!r}")
+
+
+def _tflite_bytes(tflite_model: Any) -> bytes:
+    if isinstance(tflite_model, (bytes, bytearray, memoryview)):
+        return bytes(tflite_model)
+    if isinstance(tflite_model, (str, os.PathLike)):
+        if not os.path.isfile(tflite_model):
+            raise InvalidInputError(f"no .tflite file at '{os.fspath(tflite_model)}'")
+        with open(tflite_model, "rb") as handle:
+            return handle.read()
+    converted = getattr(tflite_model, "tflite_model", None)
+    if isinstance(converted, bytes):
+        return converted
+    raise InvalidInputError(
+        f"tflite_model: expected .tflite bytes, a path or a ConversionResult, got {type(tflite_model).__name__}"
+    )
