@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import zipfile
 from typing import Any, List, Optional, Sequence
 
 from .._quiet import import_tensorflow, quiet_tensorflow
@@ -50,7 +52,7 @@ def _load(model, input_specs, *, safe_mode, signature_key) -> SignatureModel:
     if isinstance(model, SignatureModel):
         if input_specs is None:
             return model
-        return model.with_input_specs(resolve_input_specs(model.input_specs, input_specs))
+        return model.with_input_specs(resolve_input_specs(model.native_input_specs, input_specs))
     flavour = keras_compat.keras_flavour(model)
     if flavour is not None:
         return _from_keras(model, flavour, input_specs)
@@ -143,7 +145,9 @@ def _from_keras(model, flavour, input_specs) -> SignatureModel:
                 feed = list(args)
             return as_output_dict(model(feed, training=False), output_names)
 
-        return SignatureModel(flat_function, chosen, kind=flavour, source=model, retrace=build)
+        return SignatureModel(
+            flat_function, chosen, kind=flavour, source=model, retrace=build, native_input_specs=base
+        )
 
     return build(specs)
 
@@ -201,7 +205,7 @@ def _from_concrete_function(concrete, input_specs, *, kind, source) -> Signature
         return as_output_dict(call(*tensors))
 
     def build(chosen):
-        return SignatureModel(flat_function, chosen, kind=kind, source=source, retrace=build)
+        return SignatureModel(flat_function, chosen, kind=kind, source=source, retrace=build, native_input_specs=base)
 
     return build(specs)
 
@@ -249,8 +253,8 @@ def _from_path(path, input_specs, *, safe_mode, signature_key) -> SignatureModel
 
 
 def _load_keras_file(path: str, safe_mode: bool):
-    """Load with the Keras that ``tf.keras`` means in this process, safe mode on by default."""
-    flavour = keras_compat.default_flavour()
+    """Load with the Keras that wrote the file (safe mode on by default)."""
+    flavour = _writer_flavour(path) or keras_compat.default_flavour()
     keras_module = keras_compat.keras_module(flavour)
     try:
         model = keras_module.models.load_model(path, compile=False, safe_mode=safe_mode)
@@ -262,3 +266,24 @@ def _load_keras_file(path: str, safe_mode: bool):
             ) from error
         raise InvalidModelError(f"could not load '{path}' with {flavour}: {error}") from error
     return model, keras_compat.keras_flavour(model) or flavour
+
+
+def _writer_flavour(path: str) -> Optional[str]:
+    """Which Keras saved the file, from the ``keras_version`` it recorded (None if unreadable)."""
+    version = None
+    try:
+        if path.lower().endswith(".keras"):
+            with zipfile.ZipFile(path) as archive:
+                version = json.loads(archive.read("metadata.json")).get("keras_version")
+        else:
+            import h5py
+
+            with h5py.File(path, "r") as handle:
+                version = handle.attrs.get("keras_version")
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return None
+    if isinstance(version, bytes):
+        version = version.decode()
+    if not version:
+        return None
+    return keras_compat.KERAS3 if str(version).startswith("3.") else keras_compat.TF_KERAS

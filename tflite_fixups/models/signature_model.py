@@ -45,9 +45,15 @@ class SignatureModel:
         kind: str,
         source: Any = None,
         retrace: Optional[Callable[[Sequence[InputSpec]], "SignatureModel"]] = None,
+        native_input_specs: Optional[Sequence[InputSpec]] = None,
     ):
-        """Trace ``flat_function`` (positional tensors in ``input_specs`` order -> dict) once."""
+        """Trace ``flat_function`` (positional tensors in ``input_specs`` order -> dict) once.
+
+        ``native_input_specs`` are the shapes the model itself accepts (before
+        any pinning); new ``input_specs`` are checked against them.
+        """
         self.input_specs: List[InputSpec] = list(input_specs)
+        self.native_input_specs: List[InputSpec] = list(native_input_specs or input_specs)
         self.kind = kind
         self.source = source
         self._flat_function = flat_function
@@ -99,7 +105,8 @@ class SignatureModel:
         if self._retrace is not None:
             return self._retrace(input_specs)
         return SignatureModel(
-            self._flat_function, input_specs, kind=self.kind, source=self.source, retrace=None
+            self._flat_function, input_specs, kind=self.kind, source=self.source,
+            native_input_specs=self.native_input_specs,
         )
 
     def frozen_function(self):

@@ -1,0 +1,1 @@
+"""Runnable examples: ``python -m tflite_fixups.examples.quickstart``."""
