@@ -257,3 +257,9 @@ def test_verify_detects_a_wrong_model(mlp, K):
     report = tff.verify(mlp, tff.convert(other), sample_inputs=np.ones((3, 8), np.float32))
     assert not report.ok and report.diverging_outputs == ["scores"]
     assert "DIVERGES" in str(report)
+
+
+def test_bad_samples_fail_before_conversion(K):
+    """An unconvertible model with bad samples reports the samples, without paying for a conversion."""
+    with pytest.raises(tff.InvalidInputError, match="unknown names"):
+        tff.convert_and_verify(helpers.eigh_model(K), sample_inputs={"wrong": np.ones((1, 10, 4))})

@@ -119,6 +119,7 @@ def test_keras_file_is_loaded_in_safe_mode(tmp_path):
     np.testing.assert_allclose(loaded.run({"x": np.ones((1, 4))})["double"], 2.0)
 
 
+@pytest.mark.filterwarnings("ignore:You are saving your model as an HDF5 file")
 def test_keras_and_h5_files(tmp_path, mlp, K):
     for suffix in (".keras", ".h5"):
         path = str(tmp_path / f"model{suffix}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any, List, Optional, Sequence, Tuple
 
 from .._quiet import import_tensorflow, quiet_tensorflow
@@ -17,13 +18,22 @@ from ..verification.verify import (
     DEFAULT_ATOL,
     DEFAULT_NUM_RANDOM_SAMPLES,
     DEFAULT_RTOL,
-    _check_tolerances,
+    check_tolerances,
     verify_stages,
 )
 from .errors import conversion_error
 from .flatbuffer import flex_ops, op_counts
 
 tf = import_tensorflow()
+
+
+@dataclass(frozen=True)
+class _VerifyOptions:
+    sample_inputs: Any
+    atol: float
+    rtol: float
+    num_random_samples: int
+    seed: int
 
 
 def convert_and_verify(
@@ -73,11 +83,11 @@ def convert_and_verify(
         True
         >>> result.save("model.tflite")                                  # doctest: +SKIP
     """
-    _check_tolerances(atol, rtol)
+    check_tolerances(atol, rtol)
     return _convert(
         model, passes, input_specs=input_specs, quantization=quantization, representative_data=representative_data,
         allow_select_tf_ops=allow_select_tf_ops,
-        verification=dict(sample_inputs=sample_inputs, atol=atol, rtol=rtol, num_random=num_random_samples, seed=seed),
+        verification=_VerifyOptions(sample_inputs, atol, rtol, num_random_samples, seed),
     )
 
 
@@ -102,13 +112,22 @@ def convert(
     )
 
 
-def _convert(model, passes, *, input_specs, quantization, representative_data, allow_select_tf_ops, verification):
+def _convert(
+    model, passes, *, input_specs, quantization, representative_data, allow_select_tf_ops,
+    verification: Optional[_VerifyOptions],
+) -> ConversionResult:
     if quantization is not None or representative_data is not None:
         raise NotImplementedError(
             "quantization and representative_data are not supported yet; convert in float32 for now "
             "(quantization=None, representative_data=None)"
         )
     original = load_model(model, input_specs)
+    samples = None
+    if verification is not None:  # bad samples fail here, before any pass or conversion runs
+        samples = collect_samples(
+            original.input_specs, verification.sample_inputs, num_random=verification.num_random_samples,
+            seed=verification.seed,
+        )
     run = pipeline_stages(passes, model, input_specs) if passes else PipelineRun(model, [Stage("original", model)])
     stages = _load_stages(run, original, input_specs)
     final = stages[-1][1]
@@ -123,15 +142,11 @@ def _convert(model, passes, *, input_specs, quantization, representative_data, a
         ops=counts, passes=run.reports, conversion_seconds=seconds,
     )
     _static_warnings(result, final)
-    if verification is None:
+    if samples is None:
         result.warnings.append("not verified: use convert_and_verify() or tff.verify() to compare with the original")
         return result
-    samples = collect_samples(
-        original.input_specs, verification["sample_inputs"], num_random=verification["num_random"],
-        seed=verification["seed"],
-    )
     result.verification = verify_stages(
-        stages, tflite_bytes, samples, atol=verification["atol"], rtol=verification["rtol"], counts=counts
+        stages, tflite_bytes, samples, atol=verification.atol, rtol=verification.rtol, counts=counts
     )
     if samples.source == "random":
         result.warnings.extend(samples.notes)

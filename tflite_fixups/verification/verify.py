@@ -48,7 +48,7 @@ def verify(
         >>> report.ok, report["predictions"].max_abs_error                        # doctest: +SKIP
         (True, 3.1e-07)
     """
-    _check_tolerances(atol, rtol)
+    check_tolerances(atol, rtol)
     tflite_bytes = _tflite_bytes(tflite_model)
     reference = load_model(model, input_specs)
     samples = collect_samples(reference.input_specs, sample_inputs, num_random=num_random_samples, seed=seed)
@@ -121,7 +121,8 @@ def _match_output_names(reference: List[str], candidate: List[str]) -> Tuple[Dic
     return {}, [f"outputs {sorted(set(reference) - set(candidate))} are missing from the converted model"]
 
 
-def _check_tolerances(atol: float, rtol: float) -> None:
+def check_tolerances(atol: float, rtol: float) -> None:
+    """Raise InvalidInputError unless both tolerances are non-negative numbers."""
     for name, value in (("atol", atol), ("rtol", rtol)):
         if not isinstance(value, (int, float, np.floating)) or not value >= 0:
             raise InvalidInputError(f"{name} must be a non-negative number, got {value!r}")
