@@ -24,3 +24,13 @@ def test_user_logger_levels_are_restored(mlp):
         assert absl_logger.level == logging.DEBUG
     finally:
         absl_logger.setLevel(logging.NOTSET)
+
+
+def test_importing_the_library_prints_nothing():
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    done = subprocess.run([sys.executable, "-c", "import tflite_fixups"], env=env, capture_output=True, text=True)
+    assert done.returncode == 0 and done.stderr == "" and done.stdout == "", done.stderr[:2000]
