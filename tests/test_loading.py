@@ -179,3 +179,11 @@ def test_tf_keras_models_work_with_legacy_env_var_in_a_fresh_process(tmp_path):
     done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "legacy ok" in done.stdout
+
+
+def test_tf_function_with_python_default_arguments():
+    """tf.function(tf.linalg.diag_part): k=0, align=... are constants, only the matrix is an input."""
+    model = tff.load_model(tf.function(tf.linalg.diag_part, input_signature=[tf.TensorSpec((2, 3, 3))]))
+    assert len(model.input_specs) == 1
+    x = np.arange(18, dtype=np.float32).reshape(2, 3, 3)
+    np.testing.assert_array_equal(model.run({model.input_names[0]: x})["output_0"], np.diagonal(x, axis1=1, axis2=2))

@@ -179,9 +179,11 @@ def _from_tf_function(function, input_specs) -> SignatureModel:
 def _from_concrete_function(concrete, input_specs, *, kind, source) -> SignatureModel:
     args, kwargs = concrete.structured_input_signature
     flat_args = tf.nest.flatten(args)
-    if any(not isinstance(a, tf.TensorSpec) for a in flat_args + tf.nest.flatten(kwargs)):
-        raise InvalidModelError("only functions whose inputs are all tensors can be converted")
-    if args and kwargs:
+    tensor_positions = [i for i, a in enumerate(flat_args) if isinstance(a, tf.TensorSpec)]
+    if not tensor_positions and not any(isinstance(v, tf.TensorSpec) for v in tf.nest.flatten(kwargs)):
+        raise InvalidModelError("the function takes no tensor inputs, so there is nothing to convert")
+    kwargs = {k: v for k, v in kwargs.items() if isinstance(v, tf.TensorSpec)}
+    if tensor_positions and kwargs:
         raise InvalidModelError("functions taking both positional and keyword tensors are not supported")
     if kwargs:
         names = list(kwargs.keys())
@@ -192,12 +194,16 @@ def _from_concrete_function(concrete, input_specs, *, kind, source) -> Signature
 
     else:
         base = [
-            InputSpec(a.name or f"input_{i}", tuple(_shape_list(a.shape)), a.dtype.name) for i, a in enumerate(flat_args)
+            InputSpec(flat_args[i].name or f"input_{n}", tuple(_shape_list(flat_args[i].shape)), flat_args[i].dtype.name)
+            for n, i in enumerate(tensor_positions)
         ]
         _make_names_unique(base)
 
         def call(*tensors):
-            return concrete(*tf.nest.pack_sequence_as(args, list(tensors)))
+            leaves = list(flat_args)  # Python constants (defaults) stay; tensors go where the specs were
+            for position, tensor in zip(tensor_positions, tensors):
+                leaves[position] = tensor
+            return concrete(*tf.nest.pack_sequence_as(args, leaves))
 
     specs = resolve_input_specs(base, input_specs)
 
