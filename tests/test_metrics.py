@@ -53,3 +53,9 @@ def test_statistics_pool_all_samples():
     pairs = [(np.zeros(2), np.zeros(2)), (np.zeros(2), np.array([0.0, 2.0]))]
     c = compare_arrays("y", pairs, atol=0, rtol=0)
     assert c.num_values == 4 and c.max_abs_error == 2.0 and c.mean_abs_error == 0.5
+
+
+def test_saturated_infinities_match_but_finite_max_values_do_not():
+    ref = np.array([np.inf, -np.inf, 1.0])
+    assert compare_arrays("y", [(ref, np.array([3.4028235e38, -3.4028235e38, 1.0]))], atol=0, rtol=0).within_tolerance
+    assert not compare_arrays("y", [(ref, np.array([-3.4028235e38, -np.inf, 1.0]))], atol=0, rtol=0).within_tolerance

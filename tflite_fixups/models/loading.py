@@ -199,11 +199,12 @@ def _from_concrete_function(concrete, input_specs, *, kind, source) -> Signature
         ]
         _make_names_unique(base)
 
+        structured = len(tensor_positions) == len(flat_args)
+
         def call(*tensors):
-            leaves = list(flat_args)  # Python constants (defaults) stay; tensors go where the specs were
-            for position, tensor in zip(tensor_positions, tensors):
-                leaves[position] = tensor
-            return concrete(*tf.nest.pack_sequence_as(args, leaves))
+            if structured:
+                return concrete(*tf.nest.pack_sequence_as(args, list(tensors)))
+            return concrete(*tensors)  # Python defaults are bound: the flat signature takes the tensors only
 
     specs = resolve_input_specs(base, input_specs)
 

@@ -7,8 +7,9 @@ function with :func:`function_pass`, and drop it into a :class:`Pipeline`.
 
 from .base import FunctionPass, Pass, PassContext, PassReport, PassResult, Replacement, as_pass, count_ops, function_pass
 from .pipeline import Pipeline, PipelineRun, Stage
+from .replace_ops import ReplaceUnsupportedOps, replace_unsupported_ops
 
 __all__ = [
     "FunctionPass", "Pass", "PassContext", "PassReport", "PassResult", "Pipeline", "PipelineRun", "Replacement",
-    "Stage", "as_pass", "count_ops", "function_pass",
+    "ReplaceUnsupportedOps", "Stage", "as_pass", "count_ops", "function_pass", "replace_unsupported_ops",
 ]

@@ -37,7 +37,9 @@ def compare_arrays(
 
     Relative error is taken only where ``|reference| > atol`` (elsewhere the
     absolute error already says everything). NaN matching NaN and equal
-    infinities count as exact.
+    infinities count as exact, and so does a float32 maximum of the same sign
+    where the reference is infinite: TFLite's builtin MUL/DIV/SELECT kernels and
+    its constants saturate infinities to +-3.4e38.
     """
     if any(candidate is None for _, candidate in pairs):
         return OutputComparison.missing(name)
@@ -47,8 +49,7 @@ def compare_arrays(
     ref = np.concatenate([np.asarray(r, dtype=np.float64).ravel() for r, _ in pairs])
     got = np.concatenate([np.asarray(c, dtype=np.float64).ravel() for _, c in pairs])
     both_nan = np.isnan(ref) & np.isnan(got)
-    same_inf = np.isinf(ref) & (ref == got)
-    exact = both_nan | same_inf
+    exact = both_nan | infinities_match(ref, got)
     with np.errstate(invalid="ignore", over="ignore"):
         abs_err = np.where(exact, 0.0, np.abs(got - ref))
     abs_err = np.where(np.isnan(abs_err), np.inf, abs_err)
@@ -70,6 +71,15 @@ def compare_arrays(
         nonfinite_mismatches=nonfinite_mismatches,
         within_tolerance=within,
     )
+
+
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def infinities_match(reference: np.ndarray, candidate: np.ndarray) -> np.ndarray:
+    """Where the reference is +-inf and the candidate is the same infinity or saturated to +-float32 max."""
+    with np.errstate(invalid="ignore"):
+        return np.isinf(reference) & (np.sign(reference) == np.sign(candidate)) & (np.abs(candidate) >= FLOAT32_MAX)
 
 
 def _cosine(a: np.ndarray, b: np.ndarray) -> float:

@@ -1,0 +1,1 @@
+"""Graph-level machinery: node replacement across a frozen graph and its function library."""

@@ -1,0 +1,11 @@
+"""Rewrite rules, one file per family, registered by TF op type name.
+
+Importing this package registers every built-in rule (explicit imports, no
+scanning). Add your own with :func:`rewrite_rule`.
+"""
+
+from .registry import DEFAULT_REGISTRY, NodeView, Rule, RuleDeclined, RuleRegistry, iter_rules, rewrite_rule
+
+from . import special_functions  # noqa: E402,F401  (registers its rules)
+
+__all__ = ["DEFAULT_REGISTRY", "NodeView", "Rule", "RuleDeclined", "RuleRegistry", "iter_rules", "rewrite_rule"]
