@@ -57,6 +57,14 @@ def graph_op_types(model: tff.SignatureModel) -> Dict[str, int]:
     return count_ops(model.graph_def())
 
 
+def target_nodes(case: RewriteCase, model: tff.SignatureModel) -> int:
+    """How many nodes of the case's op (and dtype, when it names one) the model's graph holds."""
+    graph_def = model.graph_def()
+    nodes = list(graph_def.node) + [n for f in graph_def.library.function for n in f.node_def]
+    wanted = None if case.target_dtype is None else case.target_dtype.as_datatype_enum
+    return sum(1 for n in nodes if n.op == case.op_type and (wanted is None or n.attr["T"].type == wanted))
+
+
 def tflite_op_types(tflite: bytes) -> Dict[str, int]:
     return op_counts(tflite)
 

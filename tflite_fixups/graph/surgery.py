@@ -22,7 +22,7 @@ from .._quiet import import_tensorflow, quiet_tensorflow
 from ..errors import TfliteFixupsError
 from ..models.signature_model import SignatureModel
 from ..passes.base import count_ops
-from ..rewrites.registry import NodeView, Rule, RuleDeclined
+from ..rewrites.registry import ComplexParts, NodeView, Rule, RuleDeclined
 
 tf = import_tensorflow()
 from tensorflow.core.framework import graph_pb2, node_def_pb2  # noqa: E402
@@ -31,6 +31,7 @@ from tensorflow.python.framework import function_def_to_graph  # noqa: E402  (TF
 RuleSelector = Callable[[str], Sequence[Rule]]
 _INPUT_PREFIX = "tff_input_"
 _OUTPUTS = "tff_outputs"
+_PARTS = "tff_complex_parts"
 _fresh = itertools.count()  # rewritten functions get new names: the old ones live on in TF's eager context
 
 
@@ -112,9 +113,10 @@ def rewrite_model(model: SignatureModel, select: RuleSelector) -> SurgeryResult:
 
 def _rewrite_nodes(graph, select: RuleSelector, result: SurgeryResult, *, function: Optional[str]):
     """The graph's nodes with replacements spliced in (None if nothing changed) and new functions."""
-    nodes = list(graph.as_graph_def().node)
+    nodes = list(graph.as_graph_def().node)  # creation order, so producers come before consumers
     out: List = []
     new_functions: Dict[str, object] = {}
+    parts: Dict[str, Tuple[str, str]] = {}  # complex tensor -> (real, imag) tensors, once lowered
     touched = False
     for node in nodes:
         rules = select(node.op)
@@ -122,10 +124,11 @@ def _rewrite_nodes(graph, select: RuleSelector, result: SurgeryResult, *, functi
             out.append(node)
             continue
         view = _node_view(graph.get_operation_by_name(node.name), function)
+        rules = [rule for rule in rules if rule.applies_to(view)]
         replacement = None
         for rule in rules:
             try:
-                replacement = _replacement(node, view, rule)
+                replacement = _replacement(node, view, rule, parts)
             except RuleDeclined as declined:
                 result.declined.append(Declined(node.name, node.op, declined.reason, declined.quiet, function))
                 continue
@@ -150,6 +153,8 @@ def _node_view(op, function: Optional[str]) -> NodeView:
         name=op.name,
         op_type=op.type,
         attrs=attrs,
+        raw_attrs={key: op.node_def.attr[key] for key in op.node_def.attr},
+        input_constants=[_constant_value(t) for t in op.inputs],
         input_shapes=[_shape(t) for t in op.inputs],
         input_dtypes=[t.dtype for t in op.inputs],
         output_shapes=[_shape(t) for t in op.outputs],
@@ -158,24 +163,35 @@ def _node_view(op, function: Optional[str]) -> NodeView:
     )
 
 
+def _constant_value(tensor):
+    if tensor.op.type != "Const":
+        return None
+    return tf.get_static_value(tensor)
+
+
 def _shape(tensor) -> Optional[Tuple[Optional[int], ...]]:
     return None if tensor.shape.rank is None else tuple(tensor.shape.as_list())
 
 
-def _replacement(node, view: NodeView, rule: Rule):
-    """NodeDefs (renamed and wired) and library functions that replace ``node``."""
-    scratch = tf.Graph()
-    with scratch.as_default():
-        placeholders = [
-            tf.compat.v1.placeholder(dtype, shape=shape, name=f"{_INPUT_PREFIX}{i}")
-            for i, (dtype, shape) in enumerate(zip(view.input_dtypes, view.input_shapes))
-        ]
-        outputs = rule.function(view, *placeholders)
-        outputs = _check_outputs(outputs, view, rule)
-        tf.raw_ops.IdentityN(input=outputs, name=_OUTPUTS)
-    scratch_def = scratch.as_graph_def()
+def _replacement(node, view: NodeView, rule: Rule, parts: Dict[str, Tuple[str, str]]):
+    """NodeDefs (renamed and wired) and library functions that replace ``node``.
+
+    Records in ``parts`` the (real, imag) tensors of complex outputs the rule lowered.
+    """
     data_inputs = [i for i in node.input if not i.startswith("^")]
     control_inputs = [i for i in node.input if i.startswith("^")]
+    view.lowered_inputs = [rule.complex_parts and _tensor_ref(i) in parts for i in data_inputs]
+    scratch = tf.Graph()
+    with scratch.as_default():
+        arguments = [_rule_argument(i, dtype, shape, rule, lowered)
+                     for i, (dtype, shape, lowered) in enumerate(zip(view.input_dtypes, view.input_shapes,
+                                                                     view.lowered_inputs))]
+        outputs = rule.function(view, *arguments)
+        outputs, lowered_outputs = _check_outputs(outputs, view, rule)
+        tf.raw_ops.IdentityN(input=outputs, name=_OUTPUTS)
+        if lowered_outputs:
+            tf.raw_ops.IdentityN(input=[t for _, pair in lowered_outputs for t in pair], name=_PARTS)
+    scratch_def = scratch.as_graph_def()
     prefix = f"{node.name}/tff_{rule.name}/"
 
     def rename(name: str) -> str:
@@ -185,7 +201,10 @@ def _replacement(node, view: NodeView, rule: Rule):
         control = reference.startswith("^")
         base, _, index = reference.lstrip("^").partition(":")
         if base.startswith(_INPUT_PREFIX):
-            real = data_inputs[int(base[len(_INPUT_PREFIX):])]
+            position, _, part = base[len(_INPUT_PREFIX):].partition("_")
+            real = data_inputs[int(position)]
+            if part:
+                real = parts[_tensor_ref(real)][0 if part == "re" else 1]
             return "^" + real.split(":")[0] if control else real
         return ("^" if control else "") + rename(base) + (f":{index}" if index else "")
 
@@ -202,24 +221,54 @@ def _replacement(node, view: NodeView, rule: Rule):
             copy.input.extend(control_inputs)
         copy.device = node.device
         new_nodes.append(copy)
+    for position, (index, _) in enumerate(lowered_outputs):
+        parts[f"{node.name}:{index}"] = (f"{prefix}{_PARTS}:{2 * position}", f"{prefix}{_PARTS}:{2 * position + 1}")
     return new_nodes, {f.signature.name: f for f in scratch_def.library.function}
 
 
-def _check_outputs(outputs, view: NodeView, rule: Rule) -> List:
+def _tensor_ref(reference: str) -> str:
+    """``node`` and ``node:0`` name the same tensor."""
+    return reference if ":" in reference else f"{reference}:0"
+
+
+def _rule_argument(index: int, dtype, shape, rule: Rule, lowered: bool):
+    """What the rule receives for one input: a placeholder, or ComplexParts for complex-aware rules."""
+    if not (rule.complex_parts and dtype.is_complex):
+        return tf.compat.v1.placeholder(dtype, shape=shape, name=f"{_INPUT_PREFIX}{index}")
+    if lowered:
+        part_dtype = dtype.real_dtype
+        return ComplexParts(
+            tf.compat.v1.placeholder(part_dtype, shape=shape, name=f"{_INPUT_PREFIX}{index}_re"),
+            tf.compat.v1.placeholder(part_dtype, shape=shape, name=f"{_INPUT_PREFIX}{index}_im"),
+        )
+    whole = tf.compat.v1.placeholder(dtype, shape=shape, name=f"{_INPUT_PREFIX}{index}")
+    return ComplexParts(tf.math.real(whole), tf.math.imag(whole))  # REAL/IMAG are builtins
+
+
+def _check_outputs(outputs, view: NodeView, rule: Rule):
+    """The outputs as tensors (lowered complex ones re-assembled) and the lowered (index, parts) pairs."""
     if not isinstance(outputs, (list, tuple)):
         outputs = [outputs]
-    outputs = [tf.convert_to_tensor(o) for o in outputs]
     if len(outputs) != len(view.output_dtypes):
         raise RuleError(
             f"rule '{rule.name}' returned {len(outputs)} outputs for {view.op_type} '{view.name}', "
             f"which has {len(view.output_dtypes)}"
         )
-    for i, (tensor, dtype, shape) in enumerate(zip(outputs, view.output_dtypes, view.output_shapes)):
+    tensors, lowered = [], []
+    for i, (value, dtype, shape) in enumerate(zip(outputs, view.output_dtypes, view.output_shapes)):
+        if isinstance(value, ComplexParts):
+            if not dtype.is_complex:
+                raise RuleError(f"rule '{rule.name}' returned ComplexParts for real output {i}")
+            pair = (tf.convert_to_tensor(value.real, dtype.real_dtype), tf.convert_to_tensor(value.imag, dtype.real_dtype))
+            lowered.append((i, pair))
+            value = tf.complex(*pair)  # dead once every consumer takes the parts; the converter drops it
+        tensor = tf.convert_to_tensor(value)
         if tensor.dtype != dtype:
             raise RuleError(f"rule '{rule.name}' returned {tensor.dtype.name} for output {i}, expected {dtype.name}")
         if shape is not None and not tensor.shape.is_compatible_with(shape):
             raise RuleError(f"rule '{rule.name}' returned shape {tensor.shape} for output {i}, expected {shape}")
-    return outputs
+        tensors.append(tensor)
+    return tensors, lowered
 
 
 # --- functions ------------------------------------------------------------------------------

@@ -4,8 +4,12 @@ Importing this package registers every built-in rule (explicit imports, no
 scanning). Add your own with :func:`rewrite_rule`.
 """
 
-from .registry import DEFAULT_REGISTRY, NodeView, Rule, RuleDeclined, RuleRegistry, iter_rules, rewrite_rule
+from .registry import (
+    DEFAULT_REGISTRY, ComplexParts, NodeView, Rule, RuleDeclined, RuleRegistry, iter_rules, rewrite_rule,
+)
 
 from . import special_functions  # noqa: E402,F401  (registers its rules)
+from . import signal  # noqa: E402,F401  (registers its rules)
+from . import image  # noqa: E402,F401  (registers its rules)
 
-__all__ = ["DEFAULT_REGISTRY", "NodeView", "Rule", "RuleDeclined", "RuleRegistry", "iter_rules", "rewrite_rule"]
+__all__ = ["DEFAULT_REGISTRY", "ComplexParts", "NodeView", "Rule", "RuleDeclined", "RuleRegistry", "iter_rules", "rewrite_rule"]

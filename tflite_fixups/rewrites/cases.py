@@ -32,6 +32,8 @@ class RewriteCase:
             for outputs unique only up to sign/rotation (eigenvectors...); the case
             passes when the returned error is <= ``atol``.
         tags: e.g. ``{"elementwise"}`` (benchmarked against TANH).
+        target_dtype: when set, only ``op_type`` nodes of this dtype (attribute ``T``)
+            must be gone, e.g. complex StridedSlice while real ones stay.
     """
 
     name: str
@@ -44,6 +46,7 @@ class RewriteCase:
     edge_inputs: Sequence[Inputs] = ()
     compare: Optional[Callable] = None
     tags: frozenset = field(default_factory=frozenset)
+    target_dtype: Optional[object] = None
 
 
 _CASES: Dict[str, RewriteCase] = {}

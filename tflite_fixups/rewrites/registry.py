@@ -27,6 +27,19 @@ RuleFunction = Callable[..., Any]
 PASS_NAME = "replace_unsupported_ops"
 
 
+@dataclass
+class ComplexParts:
+    """A complex tensor carried as two float tensors (TFLite has few complex kernels).
+
+    Rules registered with ``complex_parts=True`` receive complex inputs in this
+    form and may return it for complex outputs; consumers of a lowered output
+    then receive the parts directly, so no complex tensor is left in the graph.
+    """
+
+    real: Any
+    imag: Any
+
+
 class RuleDeclined(Exception):
     """Raised by a rule (through :meth:`NodeView.decline`) to leave a node as it is.
 
@@ -52,6 +65,11 @@ class NodeView:
             ``None`` entries for unknown dimensions.
         input_dtypes / output_dtypes: ``tf.DType`` of each input and output.
         function: the graph function holding the node (``None`` for the main graph).
+        lowered_inputs: per input, whether it arrives as parts of an already lowered
+            complex value (only for rules registered with ``complex_parts=True``).
+        raw_attrs: the attributes as ``AttrValue`` protos, to re-create the op.
+        input_constants: per input, its value as a NumPy array when it is a
+            graph constant (e.g. ``fft_length``), else ``None``.
     """
 
     name: str
@@ -62,6 +80,9 @@ class NodeView:
     output_shapes: List[Shape]
     output_dtypes: List[Any]
     function: Optional[str] = None
+    lowered_inputs: List[bool] = field(default_factory=list)
+    raw_attrs: Dict[str, Any] = field(default_factory=dict)
+    input_constants: List[Any] = field(default_factory=list)
 
     def decline(self, reason: str, *, quiet: bool = False) -> None:
         """Leave this node in place, saying why."""
@@ -73,6 +94,13 @@ class NodeView:
         if shape is None or any(d is None for d in shape):
             self.decline(f"input {index} of {self.op_type} needs a static shape, got {shape} (pin input shapes)")
         return tuple(shape)  # type: ignore[arg-type]
+
+    def constant(self, index: int):
+        """The constant value of input ``index``, or decline."""
+        value = self.input_constants[index] if index < len(self.input_constants) else None
+        if value is None:
+            self.decline(f"input {index} of {self.op_type} must be a constant")
+        return value
 
     def where(self) -> str:
         return f"{self.name}" + (f" in function {self.function}" if self.function else "")
@@ -89,6 +117,10 @@ class Rule:
         error_bound: the stated bound, e.g. ``"1e-5 abs"`` or ``"exact"``.
         limits: the preconditions in words, e.g. ``"n <= 32"``.
         description: what it computes instead.
+        complex_parts: complex inputs arrive as :class:`ComplexParts` and complex
+            outputs may be returned as such.
+        when: a cheap test of the node; when it is False the rule does not apply
+            at all (no decline is reported), e.g. ``Mul`` rules for complex dtypes only.
     """
 
     op_type: str
@@ -97,6 +129,11 @@ class Rule:
     error_bound: str = "unspecified"
     limits: str = ""
     description: str = ""
+    complex_parts: bool = False
+    when: Optional[Callable[[NodeView], bool]] = field(default=None, compare=False)
+
+    def applies_to(self, node: NodeView) -> bool:
+        return self.when is None or bool(self.when(node))
 
 
 class RuleRegistry:
@@ -146,6 +183,8 @@ def rewrite_rule(
     name: Optional[str] = None,
     limits: str = "",
     registry: Optional[RuleRegistry] = None,
+    complex_parts: bool = False,
+    when: Optional[Callable[[NodeView], bool]] = None,
 ) -> Callable[[RuleFunction], RuleFunction]:
     """Register the decorated function as the rule for ``op_types``.
 
@@ -166,7 +205,8 @@ def rewrite_rule(
         doc = (function.__doc__ or "").strip().splitlines()
         for op_type in types:
             target.register(
-                Rule(op_type, name or function.__name__, function, error_bound, limits, doc[0] if doc else "")
+                Rule(op_type, name or function.__name__, function, error_bound, limits, doc[0] if doc else "",
+                     complex_parts, when)
             )
         return function
 
