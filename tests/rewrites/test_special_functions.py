@@ -15,6 +15,7 @@ DOMAINS = {  # op case name -> (low, high) of the valid domain checked with hypo
     "atan": (-1e6, 1e6), "asin": (-1, 1), "acos": (-1, 1), "sinh": (-80, 80), "cosh": (-80, 80),
     "asinh": (-1e30, 1e30), "acosh": (1, 1e30), "atanh": (-0.999, 0.999), "besseli0e": (-500, 500),
     "besseli1e": (-500, 500), "besseli0": (-50, 50), "besseli1": (-50, 50), "digamma": (1e-3, 1e4),
+    "besselk0e": (1e-3, 500), "besselk1e": (1e-3, 500), "besselk0": (1e-3, 50), "besselk1": (1e-3, 50),
 }
 CASES = {c.name: c for c in all_cases() if c.name in DOMAINS}
 
