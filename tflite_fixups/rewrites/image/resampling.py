@@ -1,4 +1,4 @@
-"""Image ops: resampling, patch extraction, colour spaces, crops and morphological dilation.
+"""Image resampling: ResizeBicubic, ResizeArea, ScaleAndTranslate and CropAndResize.
 
 Resampling ops (ResizeBicubic, ResizeArea, ScaleAndTranslate) are separable:
 ``out = R . image . C^T`` with an interpolation matrix per spatial axis, applied
@@ -6,11 +6,12 @@ as two batched matrix products over reshaped (never transposed) images. The
 matrices depend only on the static sizes (NumPy constants), or for
 ScaleAndTranslate also on the scale/translation inputs (computed in the graph,
 folded to constants by the converter when those inputs are constant).
-Everything else is gathers, slices, selects and elementwise arithmetic.
+CropAndResize gathers the neighbouring pixels of every crop position and
+interpolates them with selects and elementwise arithmetic.
 
 Each rule follows TensorFlow's CPU kernel semantics (pixel-centre conventions,
-edge handling, rounding of the bicubic coefficient table, colour-space quirks)
-and states its float32 error bound, measured by the tests against TF's kernels.
+edge handling, rounding of the bicubic coefficient table) and states its
+float32 error bound, measured by the tests against TF's kernels.
 """
 
 from __future__ import annotations
@@ -20,20 +21,16 @@ from typing import Callable, Dict, List, Sequence, Tuple
 
 import numpy as np
 
-from .._quiet import import_tensorflow
-from .registry import NodeView, rewrite_rule
-
-tf = import_tensorflow()
+from ..registry import NodeView, rewrite_rule
+from ._common import _MAX_GATHER, _image_hwc, tf
 
 _MAX_SIDE = 2048  # resampling: dense interpolation matrices of at most 2048 x 2048 per axis
-_MAX_GATHER = 1 << 22  # gather-based rules: at most 4M gathered pixels (a 16 MB index table)
-_MAX_DILATION_TAPS = 121  # Dilation2D: unrolled over at most 11 x 11 kernel offsets
 _TINY_SUM = 1000.0 * float(np.finfo(np.float32).tiny)  # weight sums below this are not normalised (like TF)
 
 _REAL_DTYPES = ("float16", "bfloat16", "float32", "float64", "int8", "uint8", "int16", "uint16", "int32", "int64")
 
 
-# --- shared helpers -------------------------------------------------------------------------------
+# --- resampling helpers ---------------------------------------------------------------------------
 
 
 def _as_float32(node: NodeView, tensor, index: int = 0):
@@ -42,21 +39,6 @@ def _as_float32(node: NodeView, tensor, index: int = 0):
     if dtype.name not in _REAL_DTYPES:
         node.decline(f"input {index} of {node.op_type} has dtype {dtype.name}; only real types are rewritten")
     return tf.cast(tensor, tf.float32)
-
-
-def _float_only(node: NodeView) -> None:
-    """Decline anything but float32/float16/bfloat16 images (the types computed in float32 and cast back)."""
-    dtype = node.input_dtypes[0]
-    if dtype not in (tf.float32, tf.float16, tf.bfloat16):
-        node.decline(f"only float32/float16/bfloat16 images are rewritten, got {dtype.name}")
-
-
-def _image_hwc(node: NodeView) -> Tuple[int, int, int]:
-    """Static (height, width, channels) of the NHWC image input 0 (the batch may be unknown)."""
-    shape = node.input_shapes[0]
-    if shape is None or len(shape) != 4 or any(d is None for d in shape[1:]):
-        node.decline(f"{node.op_type} needs an NHWC image with static height, width and channels, got {shape}")
-    return shape[1], shape[2], shape[3]  # type: ignore[index,return-value]
 
 
 def _output_hw(node: NodeView) -> Tuple[int, int]:
@@ -96,27 +78,6 @@ def _apply_separable(image, rows, cols, out_height: int, out_width: int):
     by_rows = tf.matmul(rows, tf.reshape(image, [-1, height, width * channels]))  # [B, Ho, W*C]
     by_cols = tf.matmul(cols, tf.reshape(by_rows, [-1, width, channels]))  # [B*Ho, Wo, C]
     return tf.reshape(by_cols, [-1, out_height, out_width, channels])
-
-
-def _same_or_valid(node: NodeView, size: int, kernel: int, stride: int, rate: int) -> Tuple[int, int]:
-    """(output size, padding before) along one axis for the node's ``padding`` attribute."""
-    padding = node.attrs["padding"]
-    padding = padding.decode() if isinstance(padding, bytes) else padding
-    effective = (kernel - 1) * rate + 1
-    if padding == "VALID":
-        return max(0, (size - effective) // stride + 1), 0
-    if padding != "SAME":
-        node.decline(f"padding {padding!r} is not rewritten")
-    out = -(-size // stride)
-    return out, max(0, (out - 1) * stride + effective - size) // 2
-
-
-def _window_attr(node: NodeView, name: str) -> Tuple[int, int]:
-    """The (height, width) entries of an NHWC window attribute such as ``strides``; declines batch/depth windows."""
-    values = list(node.attrs[name])
-    if len(values) != 4 or values[0] != 1 or values[3] != 1:
-        node.decline(f"{name}={values}: only windows over height and width are rewritten")
-    return values[1], values[2]
 
 
 # --- ResizeBicubic --------------------------------------------------------------------------------
@@ -329,192 +290,6 @@ def scale_and_translate(node: NodeView, images, size, scale, translation):
     return _apply_separable(_as_float32(node, images), rows, cols, out_height, out_width)
 
 
-# --- ExtractImagePatches --------------------------------------------------------------------------
-
-_GATHER_DTYPES = ("float32", "int8", "uint8", "int16", "int32", "int64", "bool")
-
-
-@rewrite_rule("ExtractImagePatches", error_bound="exact",
-              limits=f"static H, W, C; at most {_MAX_GATHER} gathered pixels (out_h * out_w * k_h * k_w)")
-def extract_image_patches(node: NodeView, images):
-    """One gather of the (zero-padded) pixels with a constant index table, reshaped to TF's patch layout.
-
-    Output depth is ordered (kernel row, kernel column, channel) like TF.
-    Exact (a copy) for every value, NaN and Inf included. float16/bfloat16
-    are gathered as float32 (exact round trip); float64 and complex decline.
-    Preconditions: static height, width, channels; out_h * out_w * k_h * k_w <= 4M.
-    """
-    height, width, channels = _image_hwc(node)
-    dtype = node.input_dtypes[0]
-    compute_dtype = tf.float32 if dtype in (tf.float16, tf.bfloat16) else dtype
-    if compute_dtype.name not in _GATHER_DTYPES:
-        node.decline(f"dtype {dtype.name} is not rewritten")
-    (kernel_h, kernel_w), (stride_h, stride_w), (rate_h, rate_w) = (
-        _window_attr(node, "ksizes"), _window_attr(node, "strides"), _window_attr(node, "rates"))
-    out_h, pad_top = _same_or_valid(node, height, kernel_h, stride_h, rate_h)
-    out_w, pad_left = _same_or_valid(node, width, kernel_w, stride_w, rate_w)
-    count = out_h * out_w * kernel_h * kernel_w
-    if count == 0 or count > _MAX_GATHER:
-        node.decline(f"{count} gathered pixels: the limit is 1..{_MAX_GATHER}")
-    padded_h = max(height + pad_top, (out_h - 1) * stride_h + (kernel_h - 1) * rate_h + 1)
-    padded_w = max(width + pad_left, (out_w - 1) * stride_w + (kernel_w - 1) * rate_w + 1)
-    rows = (np.arange(out_h) * stride_h)[:, None, None, None] + (np.arange(kernel_h) * rate_h)[None, None, :, None]
-    cols = (np.arange(out_w) * stride_w)[None, :, None, None] + (np.arange(kernel_w) * rate_w)[None, None, None, :]
-    indices = (rows * padded_w + cols).astype(np.int32).ravel()  # order (out row, out col, kernel row, kernel col)
-    pixels = tf.cast(images, compute_dtype)
-    pixels = tf.pad(pixels, [[0, 0], [pad_top, padded_h - height - pad_top], [pad_left, padded_w - width - pad_left],
-                             [0, 0]])
-    gathered = tf.gather(tf.reshape(pixels, [-1, padded_h * padded_w, channels]), indices, axis=1)
-    patches = tf.reshape(gathered, [-1, out_h, out_w, kernel_h * kernel_w * channels])
-    return tf.cast(patches, dtype)
-
-
-# --- colour spaces --------------------------------------------------------------------------------
-
-
-def _channels(rgb) -> List:
-    """The three colour planes of a [..., 3] tensor."""
-    return tf.unstack(rgb, num=3, axis=-1)
-
-
-def _check_three_channels(node: NodeView) -> None:
-    shape = node.input_shapes[0]
-    if shape is None or not shape or shape[-1] != 3:
-        node.decline(f"{node.op_type} needs a static last dimension of 3, got {shape}")
-
-
-def _hsv_parts(red, green, blue):
-    """TF's RGB -> HSV: hue in [0, 1] (0 for grey), saturation range / value (0 for value <= 0)."""
-    value = tf.maximum(red, tf.maximum(green, blue))
-    chroma = value - tf.minimum(red, tf.minimum(green, blue))
-    positive_value = value > 0.0
-    saturation = tf.where(positive_value, chroma / tf.where(positive_value, value, tf.ones_like(value)),
-                          tf.zeros_like(value))
-    grey = chroma <= 0.0
-    norm = (1.0 / tf.where(grey, tf.ones_like(chroma), chroma)) * (1.0 / 6.0)
-    hue = tf.where(tf.equal(red, value), norm * (green - blue),
-                   tf.where(tf.equal(green, value), norm * (blue - red) + 2.0 / 6.0, norm * (red - green) + 4.0 / 6.0))
-    hue = tf.where(grey, tf.zeros_like(hue), hue)
-    hue = tf.where(hue < 0.0, hue + 1.0, hue)
-    return hue, saturation, value
-
-
-@rewrite_rule("RGBToHSV", error_bound="1e-6 abs on [0, 1] inputs")
-def rgb_to_hsv(node: NodeView, images):
-    """TF's hue/saturation/value formulas with selects; hue = saturation = 0 for grey and black pixels."""
-    _float_only(node)
-    _check_three_channels(node)
-    hsv = _hsv_parts(*_channels(tf.cast(images, tf.float32)))
-    return tf.cast(tf.stack(hsv, axis=-1), images.dtype)
-
-
-@rewrite_rule("HSVToRGB", error_bound="1e-6 abs on [0, 1] inputs")
-def hsv_to_rgb(node: NodeView, images):
-    """Per channel v (1 - s + s f(6h)) with TF's clamped triangle waves f (no branches)."""
-    _float_only(node)
-    _check_three_channels(node)
-    hue, saturation, value = _channels(tf.cast(images, tf.float32))
-    sextant = hue * 6.0
-    red = tf.clip_by_value(tf.abs(sextant - 3.0) - 1.0, 0.0, 1.0)
-    green = tf.clip_by_value(2.0 - tf.abs(sextant - 2.0), 0.0, 1.0)
-    blue = tf.clip_by_value(2.0 - tf.abs(sextant - 4.0), 0.0, 1.0)
-    rgb = [((1.0 - saturation) + saturation * wave) * value for wave in (red, green, blue)]
-    return tf.cast(tf.stack(rgb, axis=-1), images.dtype)
-
-
-def _scalar_factor(node: NodeView, factor, index: int):
-    if node.input_shapes[index] not in ((), None):
-        node.decline(f"input {index} of {node.op_type} must be a scalar, got shape {node.input_shapes[index]}")
-    return tf.reshape(tf.cast(factor, tf.float32), [])
-
-
-def _by_sector(sector, per_sector: Sequence[Tuple]) -> List:
-    """Red, green, blue chosen by ``sector`` (float 0..5) from ``per_sector[k] = (r, g, b)``; 0 elsewhere."""
-    channels = []
-    for channel in range(3):
-        result = tf.zeros_like(sector)
-        for k, values in enumerate(per_sector):
-            result = tf.where(tf.equal(sector, float(k)), values[channel], result)
-        channels.append(result)
-    return channels
-
-
-@rewrite_rule("AdjustSaturation", error_bound="1e-6 abs on [0, 1] inputs")
-def adjust_saturation(node: NodeView, images, scale):
-    """HSV round trip with saturation clamp(s * scale, 0, 1), sector by sector like TF's CPU kernel.
-
-    The HSV -> RGB step uses TF's sector form: chroma c = s v, x = c (1 - |6h mod 2 - 1|),
-    (c, x, 0), (x, c, 0), ... by sector floor(6h), plus v - c; a hue rounding
-    up to exactly 1 falls outside the sectors and gives grey (v - c), like TF.
-    """
-    _float_only(node)
-    _check_three_channels(node)
-    factor = _scalar_factor(node, scale, 1)
-    hue, saturation, value = _hsv_parts(*_channels(tf.cast(images, tf.float32)))
-    saturation = tf.clip_by_value(saturation * factor, 0.0, 1.0)
-    chroma = saturation * value
-    sextant = hue * 6.0
-    sector = tf.floor(sextant)
-    ramp = chroma * (1.0 - tf.abs(sextant - 2.0 * tf.floor(sextant * 0.5) - 1.0))
-    zero = tf.zeros_like(chroma)
-    rgb = _by_sector(sector, [(chroma, ramp, zero), (ramp, chroma, zero), (zero, chroma, ramp),
-                              (zero, ramp, chroma), (ramp, zero, chroma), (chroma, zero, ramp)])
-    grey = value - chroma
-    return tf.cast(tf.stack([c + grey for c in rgb], axis=-1), images.dtype)
-
-
-@rewrite_rule("AdjustHue", error_bound="1e-6 abs on [0, 1] inputs")
-def adjust_hue(node: NodeView, images, delta):
-    """Rotate the hue on TF's [0, 6) sector scale, keeping each pixel's min and max channel.
-
-    Like TF's CPU kernel: h = sector + (rising ? ratio : 1 - ratio) from the
-    channel order, h += 6 delta wrapped into [0, 6), then the middle channel
-    is re-interpolated between min and max in the new sector. Valid for any
-    real inputs (not only [0, 1]); grey pixels are unchanged.
-    """
-    _float_only(node)
-    _check_three_channels(node)
-    shift = _scalar_factor(node, delta, 1) * 6.0
-    red, green, blue = _channels(tf.cast(images, tf.float32))
-    # Sector of the hue from the channel order (ties may land on either side, like TF).
-    red_below_green = red < green
-    top = tf.where(red_below_green, tf.where(blue > green, blue, green), tf.where(blue > red, blue, red))
-    bottom = tf.where(red_below_green, tf.where(blue < red, blue, red), tf.where(blue < green, blue, green))
-    middle = tf.where(red_below_green, tf.where(blue < red, red, tf.where(blue > green, green, blue)),
-                      tf.where(blue < green, green, tf.where(blue > red, red, blue)))
-    sector = tf.where(red_below_green, tf.where(blue < red, 1.0, tf.where(blue > green, 3.0, 2.0)),
-                      tf.where(blue < green, 0.0, tf.where(blue > red, 4.0, 5.0)))
-    spread = top - bottom
-    flat = tf.equal(spread, 0.0)
-    ratio = (middle - bottom) / tf.where(flat, tf.ones_like(spread), spread)
-    rising = tf.equal(tf.math.floormod(sector, 2.0), 0.0)
-    hue = tf.where(flat, tf.zeros_like(ratio), sector + tf.where(rising, ratio, 1.0 - ratio))
-    hue = hue + shift
-    hue = hue - 6.0 * tf.floor(hue / 6.0)
-    hue = tf.where(hue < 0.0, hue + 6.0, hue)
-    hue = tf.where(hue >= 6.0, hue - 6.0, hue)
-    new_sector = tf.floor(hue)
-    new_ratio = hue - new_sector
-    new_ratio = tf.where(tf.equal(tf.math.floormod(new_sector, 2.0), 0.0), new_ratio, 1.0 - new_ratio)
-    new_middle = bottom + new_ratio * spread
-    rgb = _by_sector(new_sector, [(top, new_middle, bottom), (new_middle, top, bottom), (bottom, top, new_middle),
-                                  (bottom, new_middle, top), (new_middle, bottom, top), (top, bottom, new_middle)])
-    return tf.cast(tf.stack(rgb, axis=-1), images.dtype)
-
-
-@rewrite_rule("AdjustContrastv2", error_bound="1e-6 relative to the value range")
-def adjust_contrast(node: NodeView, images, contrast_factor):
-    """(x - mean) * factor + mean with the mean over height and width per channel."""
-    _float_only(node)
-    shape = node.input_shapes[0]
-    if shape is None or len(shape) < 3:
-        node.decline(f"AdjustContrastv2 needs images of known rank >= 3, got {shape}")
-    factor = _scalar_factor(node, contrast_factor, 1)
-    pixels = tf.cast(images, tf.float32)
-    mean = tf.reduce_mean(pixels, axis=[-3, -2], keepdims=True)
-    return tf.cast((pixels - mean) * factor + mean, images.dtype)
-
-
 # --- CropAndResize --------------------------------------------------------------------------------
 
 
@@ -585,51 +360,9 @@ def crop_and_resize(node: NodeView, image, boxes, box_ind, crop_size):
     return tf.where(valid, crops, extrapolation)
 
 
-# --- Dilation2D -----------------------------------------------------------------------------------
-
-
-@rewrite_rule("Dilation2D", error_bound="exact",
-              limits=f"static H, W, C and filter; at most {_MAX_DILATION_TAPS} filter taps")
-def dilation_2d(node: NodeView, images, filters):
-    """Grayscale dilation: running max over the filter taps of shifted input + filter value.
-
-    Unrolled over the static taps with strided slices of the input padded by
-    -inf (padding never wins), updated with select(candidate > best) from the
-    lowest float, exactly like TF (NaN candidates are skipped).
-    Preconditions: static image and filter shapes, k_h * k_w <= 121.
-    """
-    _float_only(node)
-    height, width, channels = _image_hwc(node)
-    kernel_h, kernel_w, _ = node.static_shape(1)
-    if kernel_h * kernel_w > _MAX_DILATION_TAPS:
-        node.decline(f"{kernel_h}x{kernel_w} filter: unrolled dilation is limited to {_MAX_DILATION_TAPS} taps")
-    (stride_h, stride_w), (rate_h, rate_w) = _window_attr(node, "strides"), _window_attr(node, "rates")
-    out_h, pad_top = _same_or_valid(node, height, kernel_h, stride_h, rate_h)
-    out_w, pad_left = _same_or_valid(node, width, kernel_w, stride_w, rate_w)
-    if out_h * out_w == 0:
-        node.decline("empty output is left to TensorFlow")
-    padded_h = max(height + pad_top, (out_h - 1) * stride_h + (kernel_h - 1) * rate_h + 1)
-    padded_w = max(width + pad_left, (out_w - 1) * stride_w + (kernel_w - 1) * rate_w + 1)
-    pixels = tf.pad(tf.cast(images, tf.float32),
-                    [[0, 0], [pad_top, padded_h - height - pad_top], [pad_left, padded_w - width - pad_left], [0, 0]],
-                    constant_values=-np.inf)
-    weights = tf.cast(filters, tf.float32)
-    best = None
-    for i in range(kernel_h):
-        for j in range(kernel_w):
-            row, col = i * rate_h, j * rate_w
-            shifted = pixels[:, row:row + (out_h - 1) * stride_h + 1:stride_h,
-                             col:col + (out_w - 1) * stride_w + 1:stride_w, :]
-            candidate = shifted + weights[i, j]
-            if best is None:
-                best = tf.fill(tf.shape(candidate), float(images.dtype.min))
-            best = tf.where(candidate > best, candidate, best)
-    return tf.cast(best, images.dtype)
-
-
 # --- cases (data for the generic tests and the benchmarks) ----------------------------------------
 
-from .cases import RewriteCase, register_case  # noqa: E402
+from ..cases import RewriteCase, register_case  # noqa: E402
 
 _RESAMPLING_ATOL = 1e-6  # on [0, 1] images: 1e-6 of the value range
 
@@ -693,83 +426,6 @@ register_case(RewriteCase(
 ))
 
 
-def _with_specials(values: np.ndarray) -> np.ndarray:
-    """A copy with NaN, +inf and -inf planted at fixed positions."""
-    special = values.copy()
-    flat = special.reshape(-1)
-    flat[[0, 7, 19]] = [np.nan, np.inf, -np.inf]
-    return special
-
-
-def _patches_case(name: str, shape: Sequence[int], sizes, strides, rates, padding: str, dtype=tf.float32) -> None:
-    def make_inputs(rng):
-        if dtype == tf.float32:
-            return [rng.uniform(-1, 1, shape).astype(np.float32)]
-        return [rng.integers(0, 256, shape).astype(dtype.as_numpy_dtype)]
-
-    edges = [[_with_specials(make_inputs(np.random.default_rng(7))[0])]] if dtype == tf.float32 else []
-    register_case(RewriteCase(
-        name=f"image_{name}", op_type="ExtractImagePatches",
-        function=lambda x: tf.image.extract_patches(x, [1, *sizes, 1], [1, *strides, 1], [1, *rates, 1], padding),
-        input_specs=[tf.TensorSpec(shape, dtype)], make_inputs=make_inputs, atol=0.0, rtol=0.0, edge_inputs=edges,
-    ))
-
-
-_patches_case("extract_patches_same_3x3", (2, 7, 9, 3), (3, 3), (1, 1), (1, 1), "SAME")
-_patches_case("extract_patches_dilated_valid", (2, 10, 8, 2), (2, 3), (2, 1), (1, 2), "VALID")
-_patches_case("extract_patches_strided_same", (1, 9, 11, 4), (3, 2), (2, 3), (2, 1), "SAME")
-_patches_case("extract_patches_vit_uint8", (2, 8, 12, 3), (4, 4), (4, 4), (1, 1), "VALID", dtype=tf.uint8)
-
-
-def _colour_samples(rng: np.random.Generator, shape: Sequence[int]) -> np.ndarray:
-    """[0, 1] colours with ties between channels, greys, black and white mixed in."""
-    colours = rng.uniform(0, 1, shape).astype(np.float32).reshape(-1, 3)
-    quantised = rng.integers(0, 4, colours.shape).astype(np.float32) / 3.0
-    colours[::3] = quantised[::3]
-    return colours.reshape(shape)
-
-
-def _colour_edges(shape: Sequence[int]) -> np.ndarray:
-    """Black, white, greys, primaries, secondaries, exact ties and a hue that rounds up to 1."""
-    special = np.array([[0, 0, 0], [1, 1, 1], [0.5, 0.5, 0.5], [1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0],
-                        [0, 1, 1], [1, 0, 1], [1, 0, 1e-9], [0.5, 0.5 - 1e-8, 0.5], [0.2, 0.7, 0.7],
-                        [0.7, 0.7, 0.2], [1e-30, 0, 0]], np.float32)
-    return np.resize(special, (int(np.prod(shape[:-1])), 3)).reshape(shape).astype(np.float32)
-
-
-_COLOUR_SHAPE = (2, 8, 10, 3)
-
-
-def _colour_case(name: str, op_type: str, function, extra_specs=(), extra_values=()) -> None:
-    register_case(RewriteCase(
-        name=f"image_{name}", op_type=op_type, function=function,
-        input_specs=[tf.TensorSpec(_COLOUR_SHAPE, tf.float32), *extra_specs],
-        make_inputs=lambda rng: [_colour_samples(rng, _COLOUR_SHAPE), *extra_values],
-        atol=1e-6, rtol=0.0, edge_inputs=[[_colour_edges(_COLOUR_SHAPE), *extra_values]],
-    ))
-
-
-def _hsv_samples(rng: np.random.Generator) -> List[np.ndarray]:
-    hsv = rng.uniform(0, 1, _COLOUR_SHAPE).astype(np.float32)
-    hsv.reshape(-1, 3)[:12, 0] = [0, 1, 1 / 6, 2 / 6, 0.5, 4 / 6, 5 / 6, 1 - 1e-7, 1e-9, 0.25, 0.75, 0.999]
-    return [hsv]
-
-
-_colour_case("rgb_to_hsv", "RGBToHSV", tf.image.rgb_to_hsv)
-register_case(RewriteCase(
-    name="image_hsv_to_rgb", op_type="HSVToRGB", function=tf.image.hsv_to_rgb,
-    input_specs=[tf.TensorSpec(_COLOUR_SHAPE, tf.float32)], make_inputs=_hsv_samples, atol=1e-6, rtol=0.0,
-    edge_inputs=[[np.zeros(_COLOUR_SHAPE, np.float32)], [np.ones(_COLOUR_SHAPE, np.float32)]],
-))
-_colour_case("adjust_saturation", "AdjustSaturation", lambda x: tf.image.adjust_saturation(x, 1.7))
-_colour_case("adjust_saturation_runtime_factor", "AdjustSaturation", tf.image.adjust_saturation,
-             [tf.TensorSpec((), tf.float32)], [np.float32(0.4)])
-_colour_case("adjust_hue", "AdjustHue", lambda x: tf.image.adjust_hue(x, 0.3))
-_colour_case("adjust_hue_runtime_negative_delta", "AdjustHue", tf.image.adjust_hue,
-             [tf.TensorSpec((), tf.float32)], [np.float32(-0.85)])
-_colour_case("adjust_contrast", "AdjustContrastv2", lambda x: tf.image.adjust_contrast(x, 1.8))
-
-
 def _crop_inputs(rng: np.random.Generator) -> List[np.ndarray]:
     boxes = rng.uniform(-0.2, 1.2, (6, 4)).astype(np.float32)
     boxes[:3] = [[0, 0, 1, 1], [0.1, 0.2, 0.8, 0.6], [0.9, 0.7, 0.2, 0.1]]  # full, inner, flipped
@@ -790,21 +446,3 @@ def _crop_case(name: str, crop_size: Tuple[int, int], method: str, extrapolation
 _crop_case("crop_and_resize_bilinear", (5, 4), "bilinear", 0.0)
 _crop_case("crop_and_resize_nearest", (4, 6), "nearest", -1.5)
 _crop_case("crop_and_resize_single_row", (1, 3), "bilinear", 2.0)
-
-
-def _dilation_case(name: str, shape: Sequence[int], filter_shape: Sequence[int], strides, rates, padding) -> None:
-    def make_inputs(rng):
-        return [rng.uniform(-1, 1, shape).astype(np.float32), rng.uniform(-1, 1, filter_shape).astype(np.float32)]
-
-    special_image = _with_specials(make_inputs(np.random.default_rng(9))[0])
-    register_case(RewriteCase(
-        name=f"image_{name}", op_type="Dilation2D",
-        function=lambda x, f: tf.nn.dilation2d(x, f, [1, *strides, 1], padding, "NHWC", [1, *rates, 1]),
-        input_specs=[tf.TensorSpec(shape, tf.float32), tf.TensorSpec(filter_shape, tf.float32)],
-        make_inputs=make_inputs, atol=0.0, rtol=0.0,
-        edge_inputs=[[special_image, np.zeros(filter_shape, np.float32)]],
-    ))
-
-
-_dilation_case("dilation2d_same", (2, 7, 9, 3), (3, 3, 3), (1, 1), (1, 1), "SAME")
-_dilation_case("dilation2d_strided_dilated_valid", (1, 11, 10, 2), (2, 3, 2), (2, 1), (2, 2), "VALID")
