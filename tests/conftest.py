@@ -7,7 +7,6 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import tf_keras  # noqa: E402
 
-import tflite_fixups as tff  # noqa: E402
 
 import helpers  # noqa: E402
 
