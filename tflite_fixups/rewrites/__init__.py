@@ -10,6 +10,8 @@ from .registry import (
 
 from . import special_functions  # noqa: E402,F401  (registers its rules)
 from . import gamma_bessel  # noqa: E402,F401  (registers its rules)
+from . import counting  # noqa: E402,F401  (registers its rules)
+from . import bitwise  # noqa: E402,F401  (registers its rules)
 from . import signal  # noqa: E402,F401  (registers its rules)
 from . import image  # noqa: E402,F401  (registers its rules)
 
