@@ -220,3 +220,18 @@ def registered_op_types(registry: Optional[RuleRegistry] = None) -> List[str]:
 
 def iter_rules(registry: Optional[RuleRegistry] = None) -> Iterable[Rule]:
     return (registry or DEFAULT_REGISTRY).all_rules()
+
+
+def catalogue_markdown(registry: Optional[RuleRegistry] = None) -> str:
+    """The rules as a Markdown table: op type, rule, error bound, limits (one row per rule).
+
+    Example:
+        >>> print(catalogue_markdown())            # doctest: +SKIP
+        | TF op | rule | error bound (float32) | limits |
+        ...
+    """
+    rows = ["| TF op | rule | error bound (float32) | limits |", "|---|---|---|---|"]
+    for rule in iter_rules(registry):
+        cells = [rule.op_type, rule.name, rule.error_bound, rule.limits or "-"]
+        rows.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(rows)

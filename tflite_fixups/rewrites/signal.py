@@ -223,21 +223,21 @@ def _needs_lowering(node: NodeView, natively: bool) -> None:
         node.decline(f"{node.op_type} on complex values runs natively here", quiet=True)
 
 
-@rewrite_rule("Real", error_bound="exact", complex_parts=True)
+@rewrite_rule("Real", error_bound="exact", limits="after a lowered complex value", complex_parts=True)
 def real_part(node: NodeView, z: ComplexParts):
     """The real part of a lowered value (REAL stays builtin otherwise)."""
     _needs_lowering(node, natively=True)
     return z.real
 
 
-@rewrite_rule("Imag", error_bound="exact", complex_parts=True)
+@rewrite_rule("Imag", error_bound="exact", limits="after a lowered complex value", complex_parts=True)
 def imag_part(node: NodeView, z: ComplexParts):
     """The imaginary part of a lowered value (IMAG stays builtin otherwise)."""
     _needs_lowering(node, natively=True)
     return z.imag
 
 
-@rewrite_rule("ComplexAbs", error_bound="1 ulp", complex_parts=True)
+@rewrite_rule("ComplexAbs", error_bound="1 ulp", limits="after a lowered complex value", complex_parts=True)
 def complex_abs(node: NodeView, z: ComplexParts):
     """sqrt(re^2 + im^2) of a lowered value, scaled so neither square overflows."""
     _needs_lowering(node, natively=True)
@@ -252,20 +252,23 @@ def angle(node: NodeView, z: ComplexParts):
     return tf.atan2(z.imag, z.real)
 
 
-@rewrite_rule("Conj", error_bound="exact", complex_parts=True, when=_complex_node)
+_COMPLEX_ONLY = "complex values only"
+
+
+@rewrite_rule("Conj", error_bound="exact", limits=_COMPLEX_ONLY, complex_parts=True, when=_complex_node)
 def conjugate(node: NodeView, z: ComplexParts):
     """(re, -im)."""
     return ComplexParts(z.real, -z.imag)
 
 
-@rewrite_rule("Mul", error_bound="2 ulp", complex_parts=True, when=_complex_node)
+@rewrite_rule("Mul", error_bound="2 ulp", limits=_COMPLEX_ONLY, complex_parts=True, when=_complex_node)
 def complex_multiply(node: NodeView, a: ComplexParts, b: ComplexParts):
     """(ac - bd, ad + bc) when an operand is lowered (MUL runs complex natively otherwise)."""
     _needs_lowering(node, natively=True)
     return ComplexParts(a.real * b.real - a.imag * b.imag, a.real * b.imag + a.imag * b.real)
 
 
-@rewrite_rule("RealDiv", error_bound="4 ulp", complex_parts=True, when=_complex_node)
+@rewrite_rule("RealDiv", error_bound="4 ulp", limits=_COMPLEX_ONLY, complex_parts=True, when=_complex_node)
 def complex_divide(node: NodeView, a: ComplexParts, b: ComplexParts):
     """(a b*) / |b|^2."""
     denominator = b.real * b.real + b.imag * b.imag
@@ -299,7 +302,8 @@ def _same_op(node: NodeView, inputs: Sequence) -> List:
     return list(graph._create_op_internal(node.op_type, list(inputs), attrs=attrs).outputs)  # no public way to clone an op
 
 
-@rewrite_rule(_PARTWISE, error_bound="exact", complex_parts=True, when=_complex_node, name="partwise")
+@rewrite_rule(_PARTWISE, error_bound="exact", limits=_COMPLEX_ONLY, complex_parts=True, when=_complex_node,
+              name="partwise")
 def partwise(node: NodeView, *inputs):
     """Apply the op to the real parts and to the imaginary parts separately."""
     _needs_lowering(node, natively=node.op_type not in _NATIVELY_REJECTED)
