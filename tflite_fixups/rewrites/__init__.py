@@ -11,6 +11,7 @@ from .registry import (
 
 from . import special_functions  # noqa: E402,F401  (registers its rules)
 from . import gamma_bessel  # noqa: E402,F401  (registers its rules)
+from . import cumulative  # noqa: E402,F401  (registers its rules)
 from . import counting  # noqa: E402,F401  (registers its rules)
 from . import bitwise  # noqa: E402,F401  (registers its rules)
 from . import einsum  # noqa: E402,F401  (registers its rules)
