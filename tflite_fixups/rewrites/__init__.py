@@ -17,6 +17,7 @@ from . import bitwise  # noqa: E402,F401  (registers its rules)
 from . import einsum  # noqa: E402,F401  (registers its rules)
 from . import pooling  # noqa: E402,F401  (registers its rules)
 from . import signal  # noqa: E402,F401  (registers its rules)
+from . import linalg  # noqa: E402,F401  (registers its rules)
 from . import image  # noqa: E402,F401  (registers its rules)
 
 __all__ = [

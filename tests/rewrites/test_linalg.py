@@ -1,0 +1,169 @@
+"""Linear-algebra rules beyond the generic cases: declines at the size limit, attribute combinations
+checked in TF only (no conversion), the non-positive-definite Cholesky, and the seed's Keras models."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import helpers
+import tflite_fixups as tff
+from case_runner import graph_op_types
+from tflite_fixups.rewrites.linalg import MAX_UNROLLED_SIZE, _conditioned, _spd, _triangular_system, _with_spectrum
+
+REPLACE = tff.passes.replace_unsupported_ops
+
+
+def rewrite(function, *specs):
+    """(original, rewritten, report) for ``function`` traced with ``specs``."""
+    original = tff.load_model(tf.function(function, input_signature=list(specs)))
+    result = REPLACE().run(original)
+    return original, result.model, result.report
+
+
+def rewritten_outputs(function, *inputs):
+    """(TF outputs, rewritten-TF outputs), each a list in output order; asserts the rewrite happened."""
+    original, rewritten, report = rewrite(function, *[tf.TensorSpec(x.shape, tf.as_dtype(x.dtype)) for x in inputs])
+    assert report.changed and not report.warnings, str(report)
+    feed = dict(zip(original.input_names, inputs))
+    want, got = original.run(feed), rewritten.run(feed)
+    return [want[k] for k in sorted(want)], [got[k] for k in sorted(got)]
+
+
+# --- declines -------------------------------------------------------------------------------------
+
+NEAR_MISS = MAX_UNROLLED_SIZE + 8  # 40
+
+
+@pytest.mark.parametrize(
+    "op_type, function, shapes",
+    [
+        ("SelfAdjointEigV2", tf.linalg.eigh, [(1, NEAR_MISS, NEAR_MISS)]),
+        ("MatrixInverse", tf.linalg.inv, [(NEAR_MISS, NEAR_MISS)]),
+        ("Svd", tf.linalg.svd, [(NEAR_MISS, 4)]),
+        ("Qr", tf.linalg.qr, [(3, NEAR_MISS)]),
+        ("Cholesky", tf.linalg.cholesky, [(2, NEAR_MISS, NEAR_MISS)]),
+        ("MatrixTriangularSolve", tf.linalg.triangular_solve, [(NEAR_MISS, NEAR_MISS), (NEAR_MISS, 2)]),
+    ],
+)
+def test_matrices_above_the_size_limit_are_declined_with_a_warning(op_type, function, shapes):
+    original, rewritten, report = rewrite(function, *[tf.TensorSpec(shape, tf.float32) for shape in shapes])
+    assert not report.changed
+    assert op_type in graph_op_types(rewritten)
+    (warning,) = report.warnings
+    assert op_type in warning and f"exceeds {MAX_UNROLLED_SIZE}" in warning
+
+
+def test_unknown_matrix_size_and_float64_are_declined():
+    _, rewritten, report = rewrite(tf.linalg.inv, tf.TensorSpec((None, None), tf.float32))
+    assert "MatrixInverse" in graph_op_types(rewritten) and "static matrix dimensions" in report.warnings[0]
+    _, rewritten, report = rewrite(tf.linalg.eigh, tf.TensorSpec((4, 4), tf.float64))
+    assert "SelfAdjointEigV2" in graph_op_types(rewritten) and "float64" in report.warnings[0]
+
+
+def test_dynamic_batch_dimension_is_rewritten():
+    original, rewritten, report = rewrite(tf.linalg.inv, tf.TensorSpec((2, None, 3, 3), tf.float32))
+    assert report.changed
+    x = _conditioned(np.random.default_rng(0), (2, 5, 3, 3))
+    feed = dict(zip(original.input_names, [x]))
+    np.testing.assert_allclose(rewritten.run(feed)["output_0"], original.run(feed)["output_0"], atol=1e-5)
+
+
+# --- accuracy at the size limit and attribute combinations (TF only, no conversion) -------------
+
+
+def test_eigh_at_the_size_limit_with_a_clustered_spectrum():
+    rng = np.random.default_rng(1)
+    n = MAX_UNROLLED_SIZE
+    spectrum = np.concatenate([np.full(10, 2.0), 2.0 + 1e-5 * np.arange(6), rng.normal(size=n - 16)])
+    a = _with_spectrum(rng, spectrum, [2])
+    (want_w, _), (w, v) = rewritten_outputs(tf.linalg.eigh, a)
+    a64 = a.astype(np.float64)
+    scale = np.abs(a64).max()
+    assert np.all(np.diff(w, axis=-1) >= 0)
+    assert np.abs(w - want_w).max() / scale < 1e-4
+    assert np.abs(a64 @ v - v * w[:, np.newaxis, :]).max() / scale < 1e-4
+    assert np.abs(np.swapaxes(v, -1, -2) @ v - np.eye(n)).max() < 1e-4
+
+
+@pytest.mark.parametrize("lower", [True, False])
+@pytest.mark.parametrize("adjoint", [True, False])
+def test_triangular_solve_attributes(lower, adjoint):
+    rng = np.random.default_rng(2)
+    a, b = _triangular_system(rng, (2, 7, 7)), rng.normal(size=(2, 7, 3)).astype(np.float32)
+    solve = lambda m, r: tf.linalg.triangular_solve(m, r, lower=lower, adjoint=adjoint)  # noqa: E731
+    (want,), (got,) = rewritten_outputs(solve, a, b)
+    np.testing.assert_allclose(got, want, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("shape", [(4, 7), (7, 4), (5, 5)])
+@pytest.mark.parametrize("full_matrices", [False, True])
+def test_qr_shapes_match_tf_signs_included(shape, full_matrices):
+    a = np.random.default_rng(3).normal(size=(2,) + shape).astype(np.float32)
+    want, got = rewritten_outputs(lambda m: tf.linalg.qr(m, full_matrices=full_matrices), a)
+    for expected, actual in zip(want, got):
+        assert actual.shape == expected.shape
+        np.testing.assert_allclose(actual, expected, atol=1e-5)
+
+
+def test_svd_of_a_rank_deficient_wide_matrix_has_orthonormal_full_bases():
+    a = np.outer([1.0, -2.0, 3.0], [1.0, 0.0, 2.0, -1.0, 0.5, 1.0]).astype(np.float32)
+    (want_s, _, _), (s, u, v) = rewritten_outputs(lambda m: tf.linalg.svd(m, full_matrices=True), a)
+    assert u.shape == (3, 3) and v.shape == (6, 6)
+    np.testing.assert_allclose(s, want_s, atol=1e-5)
+    np.testing.assert_allclose(u.T @ u, np.eye(3), atol=1e-5)
+    np.testing.assert_allclose(v.T @ v, np.eye(6), atol=1e-5)
+    np.testing.assert_allclose((u * s) @ v[:, :3].T, a, atol=1e-5)
+
+
+def test_cholesky_of_a_non_positive_definite_matrix_has_a_nan_lower_triangle_like_tf():
+    good = _spd(np.random.default_rng(4), (4, 4))
+    bad = np.array([[1.0, 0, 0, 0], [2.0, 1.0, 0, 0], [0, 0, 1.0, 0], [0, 0, 0, 1.0]], np.float32)
+    (want,), (got,) = rewritten_outputs(tf.linalg.cholesky, np.stack([good, bad]))
+    lower = np.tril(np.ones((4, 4), bool))
+    assert np.isnan(want[1][lower]).all() and np.isnan(got[1][lower]).all()
+    np.testing.assert_allclose(got[0], want[0], atol=1e-6)
+
+
+def test_float16_inverse_is_computed_in_float32():
+    a = _conditioned(np.random.default_rng(5), (3, 4, 4)).astype(np.float16)
+    (_,), (got,) = rewritten_outputs(tf.linalg.inv, a)
+    assert got.dtype == np.float16
+    np.testing.assert_allclose(got, np.linalg.inv(a.astype(np.float64)), atol=2e-3, rtol=2e-3)
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    rows=st.integers(1, 6), cols=st.integers(1, 6), low=st.integers(-5, 5), width=st.integers(0, 3),
+    align=st.sampled_from(["LEFT_LEFT", "LEFT_RIGHT", "RIGHT_LEFT", "RIGHT_RIGHT"]),
+)
+def test_diag_part_matches_tf_for_any_band_and_alignment(rows, cols, low, width, align):
+    low = max(-(rows - 1), min(low, cols - 1))
+    high = min(low + width, cols - 1)
+    x = np.arange(2 * rows * cols, dtype=np.float32).reshape(2, rows, cols)
+    diag_part = lambda m: tf.linalg.diag_part(m, k=(low, high), padding_value=-1.0, align=align)  # noqa: E731
+    (want,), (got,) = rewritten_outputs(diag_part, x)
+    np.testing.assert_array_equal(got, want)
+
+
+def test_euclidean_norm_over_all_axes_and_no_axes():
+    x = np.array([[-3.0, 4.0], [0.0, 1e-20]], np.float32)
+    (want_all, want_none), (got_all, got_none) = rewritten_outputs(
+        lambda t: (tf.math.reduce_euclidean_norm(t), tf.raw_ops.EuclideanNorm(input=t, axis=tf.zeros([0], tf.int32))), x
+    )
+    np.testing.assert_allclose(got_all, want_all, rtol=1e-6)
+    np.testing.assert_array_equal(got_none, want_none)
+
+
+# --- the seed's model, both Keras flavours ------------------------------------------------------
+
+
+def test_eigh_attention_model_converts_and_verifies(K):
+    model = helpers.eigh_model(K)
+    samples = [np.random.default_rng(seed).normal(size=(1, 10, 4)).astype(np.float32) for seed in range(4)]
+    result = tff.convert_and_verify(model, passes=[REPLACE()], sample_inputs=samples, atol=1e-4, rtol=0.0)
+    assert result.ok, str(result)
+    assert not any(op.startswith("Flex") for op in result.ops)
+    assert [r.kind for r in result.passes[0].replacements] == ["SelfAdjointEigV2"]
+    assert max(o.max_abs_error for o in result.verification.outputs.values()) < 1e-4
