@@ -33,10 +33,6 @@ def register_fix(op_types: Iterable[str], pass_name: str) -> None:
         _FIXES[op_type] = pass_name
 
 
-def unregister_fix(op_type: str) -> None:
-    _FIXES.pop(op_type, None)
-
-
 def fix_for_op(op_type: str) -> Optional[str]:
     """Name of the pass that rewrites ``op_type``, if any."""
     return _FIXES.get(op_type)
