@@ -10,7 +10,9 @@ from hypothesis import strategies as st
 import helpers
 import tflite_fixups as tff
 from case_runner import graph_op_types
-from tflite_fixups.rewrites.linalg import MAX_UNROLLED_SIZE, _conditioned, _spd, _triangular_system, _with_spectrum
+from tflite_fixups.rewrites.linalg._common import MAX_UNROLLED_SIZE
+from tflite_fixups.rewrites.linalg.elimination import _conditioned, _spd, _triangular_system
+from tflite_fixups.rewrites.linalg.jacobi import _with_spectrum
 
 REPLACE = tff.passes.replace_unsupported_ops
 
