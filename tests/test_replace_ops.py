@@ -154,3 +154,15 @@ def test_nothing_to_replace_returns_the_input_unchanged(mlp):
     result = REPLACE().run(mlp)
     assert result.model is mlp and not result.report.changed
     assert "no node matched a rule" in result.report.notes
+
+
+def test_unused_inputs_and_unused_branch_arguments():
+    """An input no output depends on, and an If branch ignoring its argument (tf.linalg.expm has one)."""
+
+    @tf.function(input_signature=[tf.TensorSpec((2, 3, 3), tf.float32, name="m"), tf.TensorSpec((2,), name="unused")])
+    def model(m, unused):
+        return {"expm": tf.linalg.expm(0.1 * m), "erf": tf.math.erf(m)}
+
+    samples = [[np.random.default_rng(s).standard_normal((2, 3, 3)).astype(np.float32), np.zeros(2, np.float32)]
+               for s in range(3)]
+    assert_converts_and_matches(model, samples, bound=1e-5)

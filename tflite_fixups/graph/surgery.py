@@ -381,9 +381,10 @@ def _retrace_function(original_def, new_name: str, function_graph, nodes, librar
 
     def replay(*args):
         by_name = dict(zip(input_names, args))
+        used = _consumed(body, by_name)
         imported_names = [n for n in output_names if n not in by_name]
         imported = tf.graph_util.import_graph_def(
-            body, input_map=by_name, return_elements=imported_names, name=""
+            body, input_map=used, return_elements=imported_names, name=""
         ) if imported_names else []
         imported_by_name = dict(zip(imported_names, imported))
         return [by_name.get(n, imported_by_name.get(n)) for n in output_names]
@@ -422,15 +423,25 @@ def _without_placeholders(graph_def, inputs):
     return kept
 
 
+def _consumed(graph_def, feeds: Dict[str, object]) -> Dict[str, object]:
+    """The feeds some node reads: import_graph_def refuses to map an input nothing consumes
+    (an If branch's unused argument, a model input the outputs do not depend on)."""
+    read = {reference.lstrip("^").split(":")[0] for node in graph_def.node for reference in node.input}
+    return {name: tensor for name, tensor in feeds.items() if name.split(":")[0] in read}
+
+
 def _signature_model(model: SignatureModel, frozen, graph_def, select: RuleSelector) -> SignatureModel:
     input_names = [t.name for t in frozen.inputs]
     output_names = [t.name for t in frozen.outputs]
     structure = model.concrete_function.structured_outputs
 
     def flat_function(*args):
-        outputs = tf.graph_util.import_graph_def(
-            graph_def, input_map=dict(zip(input_names, args)), return_elements=output_names, name="rewritten"
-        )
+        feeds = dict(zip(input_names, args))
+        imported = [n for n in output_names if n not in feeds]
+        outputs = dict(zip(imported, tf.graph_util.import_graph_def(
+            graph_def, input_map=_consumed(graph_def, feeds), return_elements=imported, name="rewritten"
+        ))) if imported else {}
+        outputs = [feeds.get(n, outputs.get(n)) for n in output_names]
         return tf.nest.pack_sequence_as(structure, outputs)
 
     def retrace(specs):
