@@ -3,16 +3,19 @@ checked in TF only (no conversion), the non-positive-definite Cholesky, and the 
 
 import numpy as np
 import pytest
+import scipy.linalg
 import tensorflow as tf
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import helpers
 import tflite_fixups as tff
-from case_runner import graph_op_types
+from case_runner import graph_op_types, tflite_op_types
+from tflite_fixups.conversion.converter import convert_signature_model
 from tflite_fixups.rewrites.linalg._common import MAX_UNROLLED_SIZE
 from tflite_fixups.rewrites.linalg.elimination import _conditioned, _spd, _triangular_system
 from tflite_fixups.rewrites.linalg.jacobi import _with_spectrum
+from tflite_fixups.rewrites.linalg.sqrtm import SQRTM_MAX_SIZE
 
 REPLACE = tff.passes.replace_unsupported_ops
 
@@ -169,3 +172,53 @@ def test_eigh_attention_model_converts_and_verifies(K):
     assert not any(op.startswith("Flex") for op in result.ops)
     assert [r.kind for r in result.passes[0].replacements] == ["SelfAdjointEigV2"]
     assert max(o.max_abs_error for o in result.verification.outputs.values()) < 1e-4
+
+
+# --- Lu and MatrixSquareRoot ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "op_type, function, n, limit",
+    [("Lu", tf.linalg.lu, NEAR_MISS, MAX_UNROLLED_SIZE), ("MatrixSquareRoot", tf.linalg.sqrtm, 20, SQRTM_MAX_SIZE)],
+)
+def test_lu_and_sqrtm_above_their_size_limits_are_declined_with_a_warning(op_type, function, n, limit):
+    _, rewritten, report = rewrite(function, tf.TensorSpec((2, n, n), tf.float32))
+    assert not report.changed and op_type in graph_op_types(rewritten)
+    (warning,) = report.warnings
+    assert op_type in warning and f"exceeds {limit}" in warning
+
+
+def test_lu_permutation_matches_tf_exactly_with_a_dynamic_batch():
+    original, rewritten, report = rewrite(tf.linalg.lu, tf.TensorSpec((2, None, 9, 9), tf.float32))
+    assert report.changed
+    x = np.random.default_rng(6).normal(size=(2, 3, 9, 9)).astype(np.float32)
+    feed = dict(zip(original.input_names, [x]))
+    want, got = original.run(feed), rewritten.run(feed)
+    np.testing.assert_array_equal(got["output_1"], want["output_1"])
+    np.testing.assert_allclose(got["output_0"], want["output_0"], atol=1e-6)
+
+
+@pytest.mark.parametrize("spread", [0.0, 2.3])
+def test_sqrtm_at_the_domain_boundary_against_float64(spread):
+    """cond(A) = 1e3 at n = 16, eigenvalues real (spread 0) or up to 2.3 rad off the positive axis:
+    within 1e-5 of the float64 principal root, relative to |sqrtm(A)|_2."""
+    rng = np.random.default_rng(7)
+    n = SQRTM_MAX_SIZE
+    radius = np.exp(np.linspace(-np.log(1e3), 0.0, n // 2))
+    theta = np.linspace(-spread, spread, n // 2)
+    blocks = np.zeros((n, n))
+    for i, (r, t) in enumerate(zip(radius, theta)):
+        blocks[2 * i:2 * i + 2, 2 * i:2 * i + 2] = r * np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]])
+    q, _ = np.linalg.qr(rng.normal(size=(n, n)))
+    a = (q @ blocks @ q.T).astype(np.float32)
+    (_,), (got,) = rewritten_outputs(tf.linalg.sqrtm, a)
+    exact = np.real(scipy.linalg.sqrtm(a.astype(np.float64)))
+    assert np.abs(got - exact).max() / np.linalg.norm(exact, 2) < 1e-5
+
+
+def test_expm_converts_after_the_pass_and_logm_is_left_alone():
+    """expm's MatrixSolve is rewritten by the elimination rules; logm (complex only) has no rule."""
+    _, rewritten, report = rewrite(tf.linalg.expm, tf.TensorSpec((3, 3), tf.float32))
+    assert report.changed and not report.warnings
+    assert not any(op.startswith("Flex") for op in tflite_op_types(convert_signature_model(rewritten)))
+    assert "MatrixLogarithm" not in tff.rewrites.DEFAULT_REGISTRY

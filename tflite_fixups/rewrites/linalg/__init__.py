@@ -12,11 +12,13 @@ TensorFlow's own kernels.
 Importing this package registers every linear-algebra rule and case (explicit
 imports, no scanning): :mod:`.jacobi` (SelfAdjointEigV2, Svd),
 :mod:`.elimination` (MatrixInverse, MatrixSolve, MatrixDeterminant,
-LogMatrixDeterminant, Cholesky, MatrixTriangularSolve, Qr) and
-:mod:`.structure` (MatrixDiagPartV3, EuclideanNorm, Cross); :mod:`._common`
-holds what they share.
+LogMatrixDeterminant, Lu, Cholesky, MatrixTriangularSolve, Qr),
+:mod:`.sqrtm` (MatrixSquareRoot, n <= 16) and :mod:`.structure`
+(MatrixDiagPartV3, EuclideanNorm, Cross); :mod:`._common` holds what they
+share.
 """
 
 from . import jacobi  # noqa: F401  (registers its rules and cases)
 from . import elimination  # noqa: F401  (registers its rules and cases)
+from . import sqrtm  # noqa: F401  (registers its rules and cases)
 from . import structure  # noqa: F401  (registers its rules and cases)
