@@ -164,9 +164,14 @@ def _node_view(op, function: Optional[str]) -> NodeView:
 
 
 def _constant_value(tensor):
-    if tensor.op.type != "Const":
+    """The value of ``tensor`` when TF can fold it (a Const, or one behind Identity/Cast/Pack... chains:
+    constants captured from outside a tf.function arrive through such an Identity)."""
+    if tensor.op.type == "Placeholder":
         return None
-    return tf.get_static_value(tensor)
+    try:
+        return tf.get_static_value(tensor)
+    except (TypeError, ValueError, tf.errors.OpError):
+        return None
 
 
 def _shape(tensor) -> Optional[Tuple[Optional[int], ...]]:
