@@ -4,7 +4,7 @@ Every decomposition is unrolled over the static matrix size into batched
 matrix products, gathers and elementwise arithmetic, so the emitted graph
 converts to TFLite builtins only (BATCH_MATMUL, GATHER, SELECT_V2, ...).
 Matrix sizes must be static (batch dimensions may be dynamic); the unrolled
-algorithms are limited to n <= 32. Everything is computed in float32
+decompositions are limited to n <= 32 (banded and tridiagonal solves: n <= 256 / 64). Everything is computed in float32
 (float16/bfloat16 are cast there and back); float64 and complex inputs are
 declined. Error bounds are float32, measured by the tests against
 TensorFlow's own kernels.
@@ -13,8 +13,9 @@ Importing this package registers every linear-algebra rule and case (explicit
 imports, no scanning): :mod:`.jacobi` (SelfAdjointEigV2, Svd),
 :mod:`.elimination` (MatrixInverse, MatrixSolve, MatrixDeterminant,
 LogMatrixDeterminant, Lu, Cholesky, MatrixTriangularSolve, Qr),
-:mod:`.sqrtm` (MatrixSquareRoot, n <= 16) and :mod:`.structure`
-(MatrixDiagPartV3, EuclideanNorm, Cross); :mod:`._common` holds what they
+:mod:`.sqrtm` (MatrixSquareRoot, n <= 16), :mod:`.structure`
+(MatrixDiagPartV3, EuclideanNorm, Cross) and :mod:`.banded`
+(BandedTriangularSolve, TridiagonalSolve); :mod:`._common` holds what they
 share.
 """
 
