@@ -33,7 +33,7 @@ def test_lambda_layer_erf_both_flavours(K):
     (report,) = result.passes
     (replaced,) = report.replacements
     assert replaced.kind == "Erf" and replaced.replacement == "erf"
-    assert replaced.details["error_bound"] == "4e-7 abs"
+    assert replaced.details["error_bound"] == "5e-7 abs"
     assert "Erf -1 (1->0)" in report.op_count_changes()
     helpers.assert_same_weights(before, model)
 
@@ -147,7 +147,7 @@ def test_rewritten_model_retraces_for_new_shapes():
     assert rewritten.kind == "graph" and rewritten.input_specs[0].shape == (1, 3)
     wider = tff.load_model(rewritten, input_specs=(4, 3))
     x = np.linspace(-2, 2, 12, dtype=np.float32).reshape(4, 3)
-    np.testing.assert_allclose(wider.run({wider.input_names[0]: x})["y"], tf.math.erf(x).numpy(), atol=4e-7)
+    np.testing.assert_allclose(wider.run({wider.input_names[0]: x})["y"], tf.math.erf(x).numpy(), atol=5e-7)
 
 
 def test_nothing_to_replace_returns_the_input_unchanged(mlp):

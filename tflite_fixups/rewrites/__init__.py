@@ -11,6 +11,8 @@ from .registry import (
 
 from . import special_functions  # noqa: E402,F401  (registers its rules)
 from . import gamma_bessel  # noqa: E402,F401  (registers its rules)
+from . import special_integrals  # noqa: E402,F401  (registers its rules)
+from . import bessel_jy  # noqa: E402,F401  (registers its rules)
 from . import cumulative  # noqa: E402,F401  (registers its rules)
 from . import counting  # noqa: E402,F401  (registers its rules)
 from . import segments  # noqa: E402,F401  (registers its rules)
