@@ -124,3 +124,11 @@ def test_op_count_changes_read_like_tf2onnx():
 def test_non_callable_pass_is_rejected():
     with pytest.raises(TypeError, match="a pass must be a Pass or a callable"):
         tff.Pipeline([42])
+
+
+def test_long_op_count_changes_show_removals_and_the_largest_additions():
+    before = {"SelfAdjointEigV2": 1}
+    after = {f"Op{i}": i + 1 for i in range(12)}
+    text = str(PassReport("p", True, ops_before=before, ops_after=after))
+    assert "SelfAdjointEigV2 -1 (1->0)" in text and "Op11 +12 (0->12)" in text
+    assert "Op0 " not in text and "... 4 more op types" in text

@@ -80,7 +80,7 @@ class PassReport:
         lines += [f"  replaced {r}" for r in self.replacements]
         changes = self.op_count_changes()
         if changes:
-            lines.append("  ops: " + ", ".join(changes))
+            lines.append("  ops: " + ", ".join(_most_telling(changes, self.ops_before, self.ops_after)))
         lines += [f"  note: {n}" for n in self.notes]
         lines += [f"  warning: {w}" for w in self.warnings if not self.children]
         lines += ["  " + line for child in self.children for line in str(child).splitlines()]
@@ -197,6 +197,18 @@ def count_ops(graph_def) -> Dict[str, int]:
     for function in graph_def.library.function:
         counts.update(node.op for node in function.node_def)
     return dict(counts)
+
+
+def _most_telling(changes: List[str], before, after, shown: int = 8) -> List[str]:
+    """Every op type that disappeared or shrank, then the largest additions; the rest counted."""
+    def delta(change: str) -> int:
+        op = change.split(" ", 1)[0]
+        return after.get(op, 0) - before.get(op, 0)
+
+    removed = [c for c in changes if delta(c) < 0]
+    added = sorted((c for c in changes if delta(c) > 0), key=lambda c: -delta(c))
+    hidden = max(0, len(added) - shown)
+    return removed + added[:shown] + ([f"... {hidden} more op types"] if hidden else [])
 
 
 def _snake_case(name: str) -> str:
