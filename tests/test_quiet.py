@@ -34,3 +34,18 @@ def test_importing_the_library_prints_nothing():
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
     done = subprocess.run([sys.executable, "-c", "import tflite_fixups"], env=env, capture_output=True, text=True)
     assert done.returncode == 0 and done.stderr == "" and done.stdout == "", done.stderr[:2000]
+
+
+def test_importing_the_library_leaves_tensorflow_configurable():
+    """Initialising TF's runtime at import would lock the user's threading/device settings."""
+    import subprocess
+    import sys
+
+    script = (
+        "import tflite_fixups, tensorflow as tf\n"
+        "tf.config.threading.set_intra_op_parallelism_threads(1)\n"
+        "tf.config.threading.set_inter_op_parallelism_threads(1)\n"
+        "print('configurable')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0 and "configurable" in done.stdout, done.stderr[-2000:]

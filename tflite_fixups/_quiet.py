@@ -92,10 +92,6 @@ def import_tensorflow():
     try:
         with quiet_tensorflow() as log:
             import tensorflow as tf
-
-            # Devices initialise lazily and complain about missing CUDA drivers when they do;
-            # initialise them here so that complaint is captured too.
-            tf.config.list_logical_devices()
     except Exception:
         sys.stderr.write(log.text)
         raise

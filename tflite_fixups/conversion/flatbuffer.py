@@ -45,8 +45,3 @@ def flex_ops(counts: Dict[str, int]) -> List[str]:
     """TF op names that run through Select-TF (Flex) in a model with these op counts."""
     return sorted(name[len(FLEX_PREFIX):] for name in counts if name.startswith(FLEX_PREFIX))
 
-
-def custom_ops(counts: Dict[str, int]) -> List[str]:
-    """Custom (non-builtin, non-Flex) op codes."""
-    builtin = set(_BUILTIN_NAMES.values())
-    return sorted(n for n in counts if n not in builtin and not n.startswith(("BUILTIN_", FLEX_PREFIX)))

@@ -213,11 +213,6 @@ def rewrite_rule(
     return decorate
 
 
-def registered_op_types(registry: Optional[RuleRegistry] = None) -> List[str]:
-    """TF op types that have at least one rule."""
-    return (registry or DEFAULT_REGISTRY).op_types()
-
-
 def iter_rules(registry: Optional[RuleRegistry] = None) -> Iterable[Rule]:
     return (registry or DEFAULT_REGISTRY).all_rules()
 
