@@ -166,3 +166,13 @@ def test_unused_inputs_and_unused_branch_arguments():
     samples = [[np.random.default_rng(s).standard_normal((2, 3, 3)).astype(np.float32), np.zeros(2, np.float32)]
                for s in range(3)]
     assert_converts_and_matches(model, samples, bound=1e-5)
+
+
+def test_the_users_model_is_traced_once_through_convert_and_verify(monkeypatch, K):
+    from tflite_fixups.models import loading
+
+    calls = []
+    original = loading._from_keras
+    monkeypatch.setattr(loading, "_from_keras", lambda *a, **k: calls.append(1) or original(*a, **k))
+    result = tff.convert_and_verify(helpers.erf_model(K), [REPLACE()], num_random_samples=2)
+    assert result.ok and len(calls) == 1

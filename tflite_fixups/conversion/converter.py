@@ -128,7 +128,8 @@ def _convert(
             original.input_specs, verification.sample_inputs, num_random=verification.num_random_samples,
             seed=verification.seed,
         )
-    run = pipeline_stages(passes, model, input_specs) if passes else PipelineRun(model, [Stage("original", model)])
+    run = (pipeline_stages(passes, model, input_specs, traced=original) if passes
+           else PipelineRun(model, [Stage("original", model)]))
     stages = _load_stages(run, original, input_specs)
     final = stages[-1][1]
     if final is None:

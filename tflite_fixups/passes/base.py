@@ -97,9 +97,22 @@ class PassResult:
 
 @dataclass
 class PassContext:
-    """What a pipeline knows that a pass may need: the input specs the user asked for."""
+    """What a pipeline knows that a pass may need: the input specs the user asked for,
+    and the models already traced for them (so a graph pass does not trace the user's model again)."""
 
     input_specs: InputSpecsArg = None
+    traced: Dict[int, Any] = field(default_factory=dict, repr=False)
+
+    def load(self, model: Any):
+        """``model`` as a SignatureModel for ``input_specs``, reusing one the pipeline already traced."""
+        from ..models.loading import load_model
+
+        cached = self.traced.get(id(model))
+        if cached is not None and cached.source is model:
+            return cached
+        loaded = load_model(model, self.input_specs)
+        self.traced[id(model)] = loaded
+        return loaded
 
 
 class Pass:

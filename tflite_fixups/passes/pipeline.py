@@ -113,10 +113,18 @@ def _check_runnable(model: Any, input_specs: InputSpecsArg) -> None:
         loaded.run(sample)
 
 
-def pipeline_stages(passes: Sequence[PassLike], model: Any, input_specs: InputSpecsArg = None) -> PipelineRun:
-    """Run ``passes`` (a list or a :class:`Pipeline`) on ``model`` keeping every stage."""
+def pipeline_stages(
+    passes: Sequence[PassLike], model: Any, input_specs: InputSpecsArg = None, traced: Any = None
+) -> PipelineRun:
+    """Run ``passes`` (a list or a :class:`Pipeline`) on ``model`` keeping every stage.
+
+    ``traced`` is ``model`` already loaded for ``input_specs``; passes that work on graphs reuse it.
+    """
     pipeline = passes if isinstance(passes, Pipeline) else Pipeline(list(passes))
-    return pipeline.run_stages(model, PassContext(input_specs=input_specs))
+    context = PassContext(input_specs=input_specs)
+    if traced is not None:
+        context.traced[id(model)] = traced
+    return pipeline.run_stages(model, context)
 
 
 __all__: Tuple[str, ...] = ("Pipeline", "PipelineRun", "Stage", "pipeline_stages")

@@ -6,7 +6,6 @@ from typing import Any, Iterable, List, Optional, Sequence, Union
 
 from ..errors import InvalidInputError
 from ..graph.surgery import rewrite_model
-from ..models.loading import load_model
 from ..rewrites import DEFAULT_REGISTRY
 from ..rewrites.registry import PASS_NAME, Rule, RuleRegistry
 from .base import Pass, PassContext, PassReport, PassResult, Replacement
@@ -44,7 +43,7 @@ class ReplaceUnsupportedOps(Pass):
         return self.registry.rules_for(op_type)
 
     def call(self, model: Any, context: PassContext) -> PassResult:
-        loaded = load_model(model, context.input_specs)
+        loaded = context.load(model)
         surgery = rewrite_model(loaded, self.selects)
         report = PassReport(
             self.name,
