@@ -122,7 +122,7 @@ def test_user_rule_overrides_and_declines():
     wide = tf.function(lambda x: {"y": tf.math.erf(x)}, input_signature=[tf.TensorSpec((2, 8))])
     declined = REPLACE(rules=registry).run(tff.load_model(wide))
     assert not declined.report.changed
-    assert declined.report.warnings == [declined.report.warnings[0]]
+    assert len(declined.report.warnings) == 1
     assert "too wide for the demo rule" in declined.report.warnings[0]
     with pytest.raises(tff.ConversionError, match="Erf"):
         tff.convert(declined.model)
