@@ -22,11 +22,14 @@ from .errors import (  # noqa: E402
     TfliteFixupsError,
     UnsupportedOp,
 )
+from .conversion.metadata import read_pinning  # noqa: E402
 from .models.loading import load_model  # noqa: E402
+from .models.pinning import InputPinning, PinningWarning, ShapePinning, pad_or_truncate  # noqa: E402
 from .models.signature_model import SignatureModel  # noqa: E402
 from .models.specs import InputSpec  # noqa: E402
 from .passes.pipeline import Pipeline  # noqa: E402
 from .reports.diagnosis import Diagnosis  # noqa: E402
+from .reports.pinning import PinningReport  # noqa: E402
 from .reports.result import ConversionResult  # noqa: E402
 from .reports.verification import OutputComparison, VerificationReport  # noqa: E402
 from .verification.litert import LiteRTRunner  # noqa: E402
@@ -35,8 +38,8 @@ from .verification.verify import verify  # noqa: E402
 __version__ = "0.1.0"
 
 __all__ = [
-    "ConversionError", "ConversionResult", "Diagnosis", "InputSpec", "InvalidInputError", "InvalidModelError",
-    "LiteRTRunner", "OutputComparison", "PassError", "Pipeline", "SignatureModel", "TfliteFixupsError",
-    "UnsupportedOp", "VerificationReport", "convert", "convert_and_verify", "diagnose", "load_model", "passes",
-    "verify",
+    "ConversionError", "ConversionResult", "Diagnosis", "InputPinning", "InputSpec", "InvalidInputError",
+    "InvalidModelError", "LiteRTRunner", "OutputComparison", "PassError", "PinningReport", "PinningWarning",
+    "Pipeline", "ShapePinning", "SignatureModel", "TfliteFixupsError", "UnsupportedOp", "VerificationReport",
+    "convert", "convert_and_verify", "diagnose", "load_model", "pad_or_truncate", "passes", "read_pinning", "verify",
 ]

@@ -13,7 +13,9 @@ from ..models.specs import InputSpecsArg
 from ..passes.base import PassLike
 from ..passes.pipeline import PipelineRun, Stage, pipeline_stages
 from ..reports.result import ConversionResult
-from ..verification.samples import collect_samples
+from ..models.pinning import ShapePinning
+from ..verification.pinning import length_samples, sample_lengths
+from ..verification.samples import Sample, SampleSet, collect_samples
 from ..verification.verify import (
     DEFAULT_ATOL,
     DEFAULT_NUM_RANDOM_SAMPLES,
@@ -23,6 +25,7 @@ from ..verification.verify import (
 )
 from .errors import conversion_error
 from .flatbuffer import flex_ops, op_counts
+from .metadata import embed_pinning
 
 tf = import_tensorflow()
 
@@ -124,8 +127,9 @@ def _convert(
     original = load_model(model, input_specs)
     samples = None
     if verification is not None:  # bad samples fail here, before any pass or conversion runs
+        sample_specs = original.pinning.reference_specs if original.pinning else original.input_specs
         samples = collect_samples(
-            original.input_specs, verification.sample_inputs, num_random=verification.num_random_samples,
+            sample_specs, verification.sample_inputs, num_random=verification.num_random_samples,
             seed=verification.seed,
         )
     run = (pipeline_stages(passes, model, input_specs, traced=original) if passes
@@ -137,17 +141,22 @@ def _convert(
     start = time.perf_counter()
     tflite_bytes = convert_signature_model(final, allow_select_tf_ops=allow_select_tf_ops)
     seconds = time.perf_counter() - start
+    pinning = final.pinning
+    if pinning is not None:
+        tflite_bytes = embed_pinning(tflite_bytes, pinning)
     counts = op_counts(tflite_bytes)
     result = ConversionResult(
         tflite_model=tflite_bytes, input_specs=list(final.input_specs), output_names=list(final.output_names),
-        ops=counts, passes=run.reports, conversion_seconds=seconds,
+        ops=counts, passes=run.reports, conversion_seconds=seconds, pinning=pinning,
     )
     _static_warnings(result, final)
     if samples is None:
         result.warnings.append("not verified: use convert_and_verify() or tff.verify() to compare with the original")
         return result
+    if pinning is not None and samples.source == "random" and pinning.changes_lengths:
+        samples = _pinning_probe_samples(pinning, verification)
     result.verification = verify_stages(
-        stages, tflite_bytes, samples, atol=verification.atol, rtol=verification.rtol, counts=counts
+        stages, tflite_bytes, samples, atol=verification.atol, rtol=verification.rtol, counts=counts, pinning=pinning
     )
     if samples.source == "random":
         result.warnings.extend(samples.notes)
@@ -155,7 +164,29 @@ def _convert(
         result.warnings.append(result.verification.skipped)
     elif not result.verification.ok:
         result.warnings.append(f"outputs diverge from the original: {result.verification.diverging_outputs}")
+        pinning_report = result.verification.pinning
+        if pinning_report is not None and (pinning_report.max_pinning_error or 0) > verification.atol:
+            result.warnings.append(
+                f"shape pinning causes most of it: padding/truncation moves the outputs by up to "
+                f"{pinning_report.max_pinning_error:.3g} before conversion (conversion itself adds "
+                f"{pinning_report.max_conversion_error:.3g}); see result.verification.pinning"
+            )
     return result
+
+
+def _pinning_probe_samples(pinning: ShapePinning, options: _VerifyOptions) -> SampleSet:
+    """Random samples shorter than, as long as and longer than the pinned lengths (about ``num_random_samples``)."""
+    found: List[Sample] = []
+    rounds = 0
+    while len(found) < options.num_random_samples:
+        found += length_samples(pinning, pinning.reference_specs, seed=options.seed + rounds)
+        rounds += 1
+    lengths = sorted({str(sample_lengths(pinning, s)) for s in found})
+    return SampleSet(found, "random", [
+        f"no sample_inputs given: verified on {len(found)} random samples (seed {options.seed}) at lengths "
+        f"shorter than, equal to and longer than the pinned ones ({', '.join(lengths)}); pass real data "
+        "for a meaningful check"
+    ])
 
 
 def _load_stages(run: PipelineRun, original: SignatureModel, input_specs) -> List[Tuple[str, Optional[SignatureModel]]]:

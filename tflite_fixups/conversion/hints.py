@@ -44,8 +44,9 @@ def hints_for_message(message: str) -> List[str]:
     for needle, problem in _SHAPE_MESSAGES:
         if needle in message:
             hints.append(
-                f"{problem}: pin them with input_specs=... or tff.passes.{SHAPE_PASS}(...) "
-                "(for a None batch, input_specs with batch 1 is enough)"
+                f"{problem}: pin them with tff.passes.{SHAPE_PASS}((1, length, ...), mask=True), which "
+                "pads/truncates data and masks the padding so sequence outputs stay exact "
+                "(for a None batch alone, input_specs with batch 1 is enough)"
             )
             break
     return hints

@@ -452,7 +452,9 @@ def _signature_model(model: SignatureModel, frozen, graph_def, select: RuleSelec
     def retrace(specs):
         return rewrite_model(model.with_input_specs(specs), select).model
 
-    return SignatureModel(
+    rewritten = SignatureModel(
         flat_function, model.input_specs, kind="graph", source=model, retrace=retrace,
         native_input_specs=model.native_input_specs,
     )
+    rewritten.pinning = model.pinning
+    return rewritten

@@ -11,6 +11,7 @@ from .._quiet import import_tensorflow, quiet_tensorflow
 from ..errors import InvalidInputError, InvalidModelError
 from . import keras_compat
 from .signature_model import SignatureModel, as_output_dict
+from .pinning import pinning_of
 from .specs import InputSpec, InputSpecsArg, dtype_name, resolve_input_specs, specs_from_request
 
 tf = import_tensorflow()
@@ -45,7 +46,10 @@ def load_model(
         >>> sm = tff.load_model(keras_model, input_specs=(1, 96, 96, 3))  # doctest: +SKIP
     """
     with quiet_tensorflow():
-        return _load(model, input_specs, safe_mode=safe_mode, signature_key=signature_key)
+        loaded = _load(model, input_specs, safe_mode=safe_mode, signature_key=signature_key)
+    if loaded.pinning is None and loaded is not model:
+        loaded.pinning = pinning_of(model)
+    return loaded
 
 
 def _load(model, input_specs, *, safe_mode, signature_key) -> SignatureModel:
@@ -71,7 +75,7 @@ def _load(model, input_specs, *, safe_mode, signature_key) -> SignatureModel:
 # --- Keras -----------------------------------------------------------------------------------
 
 
-def _keras_input_names_and_structure(model, flavour):
+def keras_input_structure(model, flavour):
     """Input names, the Keras input structure ("dict", "list" or "single") and dtypes/shapes."""
     inputs = _keras_inputs(model)
     if not inputs:
@@ -115,7 +119,7 @@ def _from_keras(model, flavour, input_specs) -> SignatureModel:
                 f"Keras 3 is using the '{keras.backend.backend()}' backend; TFLite conversion needs "
                 "KERAS_BACKEND=tensorflow"
             )
-    found = _keras_input_names_and_structure(model, flavour)
+    found = keras_input_structure(model, flavour)
     if found is None:
         if input_specs is None:
             raise InvalidModelError(

@@ -20,6 +20,7 @@ from .specs import InputSpec
 tf = import_tensorflow()
 
 FlatFunction = Callable[..., Dict[str, Any]]
+MAX_TRACED_SHAPES = 32
 
 
 class SignatureModel:
@@ -59,6 +60,9 @@ class SignatureModel:
         self._flat_function = flat_function
         self._retrace = retrace
         self._frozen = None
+        self._by_shape: Dict[tuple, "SignatureModel"] = {}
+        #: how the inputs were pinned (a :class:`~tflite_fixups.models.pinning.ShapePinning`), if they were
+        self.pinning = None
         names = [s.name for s in self.input_specs]
         if len(set(names)) != len(names):
             raise InvalidModelError(f"input names must be unique, got {names}")
@@ -97,17 +101,41 @@ class SignatureModel:
         outputs = self.function(*tensors)
         return {name: np.asarray(value) for name, value in outputs.items()}
 
+    def run_at_own_shape(self, feed: Mapping[str, np.ndarray]) -> Dict[str, np.ndarray]:
+        """Like :meth:`run`, but traced for exactly the shapes in ``feed`` (cached, up to 32 shape sets).
+
+        Keras layers take other code paths when an axis is dynamic (Keras 3's
+        TimeDistributed maps over the batch instead of time when the time axis
+        is None), so a reference for data of varying lengths is traced static,
+        as the model runs eagerly.
+        """
+        if not any(s.dynamic_axes for s in self.input_specs):
+            return self.run(feed)
+        key = tuple(tuple(np.shape(feed[s.name])) for s in self.input_specs)
+        model = self._by_shape.get(key)
+        if model is None:
+            if len(self._by_shape) >= MAX_TRACED_SHAPES:
+                return self.run(feed)
+            with quiet_tensorflow():
+                model = self._by_shape[key] = self.with_input_specs(
+                    [s.with_shape(shape) for s, shape in zip(self.input_specs, key)]
+                )
+        return model.run(feed)
+
     def with_input_specs(self, input_specs: Sequence[InputSpec]) -> "SignatureModel":
         """The same model traced for other input shapes (names and dtypes kept)."""
         input_specs = list(input_specs)
         if [s.name for s in input_specs] == self.input_names and input_specs == self.input_specs:
             return self
         if self._retrace is not None:
-            return self._retrace(input_specs)
-        return SignatureModel(
-            self._flat_function, input_specs, kind=self.kind, source=self.source,
-            native_input_specs=self.native_input_specs,
-        )
+            retraced = self._retrace(input_specs)
+        else:
+            retraced = SignatureModel(
+                self._flat_function, input_specs, kind=self.kind, source=self.source,
+                native_input_specs=self.native_input_specs,
+            )
+        retraced.pinning = self.pinning
+        return retraced
 
     def frozen_function(self):
         """The concrete function with every variable folded into a constant (cached).

@@ -8,8 +8,10 @@ function with :func:`function_pass`, and drop it into a :class:`Pipeline`.
 from .base import FunctionPass, Pass, PassContext, PassReport, PassResult, Replacement, as_pass, count_ops, function_pass
 from .pipeline import Pipeline, PipelineRun, Stage
 from .replace_ops import ReplaceUnsupportedOps, replace_unsupported_ops
+from .shapes import PinInputShapes, UnrollRnns, pin_input_shapes, unroll_rnns
 
 __all__ = [
     "FunctionPass", "Pass", "PassContext", "PassReport", "PassResult", "Pipeline", "PipelineRun", "Replacement",
-    "ReplaceUnsupportedOps", "Stage", "as_pass", "count_ops", "function_pass", "replace_unsupported_ops",
+    "PinInputShapes", "ReplaceUnsupportedOps", "Stage", "UnrollRnns", "as_pass", "count_ops", "function_pass",
+    "pin_input_shapes", "replace_unsupported_ops", "unroll_rnns",
 ]

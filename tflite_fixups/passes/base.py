@@ -49,6 +49,7 @@ class PassReport:
         ops_before / ops_after: TF op type counts when the pass looked at the graph.
         warnings: things the user should know (e.g. a rule declined a node).
         notes: other facts (e.g. "nothing matched").
+        metrics: figures the pass measured, e.g. ``{"padding_max_abs_error": 0.34}``.
         seconds: wall time of the pass.
         children: reports of the passes inside a :class:`Pipeline`.
     """
@@ -60,6 +61,7 @@ class PassReport:
     ops_after: Optional[Dict[str, int]] = None
     warnings: List[str] = field(default_factory=list)
     notes: List[str] = field(default_factory=list)
+    metrics: Dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
     children: List["PassReport"] = field(default_factory=list)
 
@@ -82,6 +84,7 @@ class PassReport:
         if changes:
             lines.append("  ops: " + ", ".join(_most_telling(changes, self.ops_before, self.ops_after)))
         lines += [f"  note: {n}" for n in self.notes]
+        lines += [f"  measured {key} = {value:.3g}" for key, value in self.metrics.items()]
         lines += [f"  warning: {w}" for w in self.warnings if not self.children]
         lines += ["  " + line for child in self.children for line in str(child).splitlines()]
         return "\n".join(lines)

@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple, Union
 
+from ..models.pinning import ShapePinning
 from ..models.specs import InputSpec
 from ..passes.base import PassReport
 from .render import html_list, html_table
@@ -26,6 +27,8 @@ class ConversionResult:
         verification: per-output error figures, or None when not verified.
         warnings: things to act on, as plain sentences.
         conversion_seconds: time spent in the TFLite converter.
+        pinning: how inputs were pinned (also stored in the .tflite metadata);
+            :func:`tflite_fixups.pad_or_truncate` applies it to new data.
 
     Example:
         >>> result = tff.convert_and_verify(model)   # doctest: +SKIP
@@ -41,6 +44,7 @@ class ConversionResult:
     verification: Optional[VerificationReport] = None
     warnings: List[str] = field(default_factory=list)
     conversion_seconds: float = 0.0
+    pinning: Optional[ShapePinning] = None
 
     @property
     def verified(self) -> bool:
@@ -82,6 +86,7 @@ class ConversionResult:
             f"size {self.size_bytes / 1024:.1f} KiB, converter {self.conversion_seconds:.2f}s",
             "inputs: " + ", ".join(str(s) for s in self.input_specs),
             "outputs: " + ", ".join(self.output_names),
+            *(["pinned: " + str(self.pinning)] if self.pinning is not None else []),
             "ops: " + ", ".join(f"{name} x{count}" for name, count in self._ops_by_count()),
         ]
         if self.passes:

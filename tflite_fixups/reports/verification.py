@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
+from .pinning import PinningReport
 from .render import html_table, text_table
 
 
@@ -75,6 +76,8 @@ class VerificationReport:
         num_samples / sample_source: how many samples and whether they were
             the user's (``"user"``) or drawn at random (``"random"``).
         skipped: why verification could not run, when it could not.
+        pinning: with a shape-pinning pass, the per-sample split of the error
+            into pinning (padding/truncation) and conversion.
     """
 
     ok: bool
@@ -86,6 +89,7 @@ class VerificationReport:
     rtol: float = 0.0
     notes: List[str] = field(default_factory=list)
     skipped: Optional[str] = None
+    pinning: Optional[PinningReport] = None
 
     def __getitem__(self, output_name: str) -> OutputComparison:
         return self.outputs[output_name]
@@ -112,6 +116,8 @@ class VerificationReport:
         if len(self.stages) > 1:
             parts.append("error by stage (max abs vs original):")
             parts.append(text_table(["stage", "max abs err", "note"], self.stage_rows()))
+        if self.pinning is not None:
+            parts.append(str(self.pinning))
         parts += [f"note: {n}" for n in self.notes]
         return "\n".join(parts)
 
@@ -121,4 +127,6 @@ class VerificationReport:
         html = html_table(COLUMNS, [o.row() for o in self.outputs.values()])
         if len(self.stages) > 1:
             html += "<p>error by stage</p>" + html_table(["stage", "max abs err", "note"], self.stage_rows())
+        if self.pinning is not None:
+            html += self.pinning._repr_html_()
         return html

@@ -51,12 +51,12 @@ def random_samples(specs: Sequence[InputSpec], count: int = 8, seed: int = 0) ->
                 (1 if axis == 0 else RANDOM_DYNAMIC_AXIS_SIZE) if dim is None else dim
                 for axis, dim in enumerate(spec.shape)
             )
-            sample[spec.name] = _random_array(rng, shape, spec)
+            sample[spec.name] = random_array(rng, shape, spec)
         samples.append(sample)
     return samples
 
 
-def _random_array(rng: np.random.Generator, shape, spec: InputSpec) -> np.ndarray:
+def random_array(rng: np.random.Generator, shape, spec: InputSpec) -> np.ndarray:
     dtype = np.dtype(spec.dtype) if spec.dtype != "string" else None
     if dtype is None:
         raise InvalidInputError(f"input '{spec.name}' is a string tensor; pass sample_inputs for it")

@@ -12,10 +12,13 @@ from ..errors import InvalidInputError
 from ..models.loading import load_model
 from ..models.signature_model import SignatureModel
 from ..models.specs import InputSpecsArg
+from ..models.pinning import ShapePinning
+from ..reports.pinning import PinningCheck, PinningReport
 from ..reports.verification import StageComparison, VerificationReport
 from .litert import LiteRTRunner
 from .metrics import compare_outputs
-from .samples import SampleSet, collect_samples
+from .pinning import EQUAL, LONGER, SHORTER, length_category, sample_lengths
+from .samples import Sample, SampleSet, collect_samples
 
 DEFAULT_ATOL = 1e-4
 DEFAULT_RTOL = 1e-4
@@ -63,10 +66,15 @@ def verify_stages(
     atol: float,
     rtol: float,
     counts: Optional[Dict[str, int]] = None,
+    pinning: Optional[ShapePinning] = None,
 ) -> VerificationReport:
     """Compare each stage (the first is the reference) and the .tflite with the reference.
 
     A stage given as ``None`` model could not be loaded and is reported as not comparable.
+    With a ``pinning``, samples keep their own lengths: the unpinned reference
+    runs on each sample (truncated where longer than pinned), pinned stages and
+    the .tflite run on it padded/truncated, their outputs are cropped back to
+    the reference's lengths, and the error is split into pinning and conversion.
     """
     flex = flex_ops(counts if counts is not None else op_counts(tflite_bytes))
     if flex:
@@ -74,8 +82,9 @@ def verify_stages(
             f"the model uses Select-TF (Flex) ops {flex}, which LiteRT's Python interpreter cannot run; "
             "it is NOT verified. Rewrite them with tff.passes.replace_unsupported_ops()"
         )
-    reference_name, reference = stages[0]
-    expected = [reference.run(sample) for sample in samples.samples]
+    feeds = _Feeds(pinning, samples)
+    reference = stages[0][1]
+    expected = [feeds.run(reference, feed) for feed in feeds.for_model(reference)]
     runner = LiteRTRunner(tflite_bytes)
     _check_input_names(reference, runner)
     name_map, notes = _match_output_names(reference.output_names, runner.output_names)
@@ -83,24 +92,93 @@ def verify_stages(
         ok=False, num_samples=len(samples), sample_source=samples.source, atol=atol, rtol=rtol,
         notes=list(samples.notes) + notes,
     )
+    final_tf = None
     for stage_name, stage_model in stages[1:]:
-        report.stages.append(_compare_stage(stage_name, stage_model, samples, expected, atol, rtol))
-    actual = [runner.run(sample) for sample in samples.samples]
+        comparison, outputs = _compare_stage(stage_name, stage_model, feeds, expected, atol, rtol)
+        report.stages.append(comparison)
+        if outputs is not None:
+            final_tf = outputs
+    actual = feeds.cropped([runner.run(feed) for feed in feeds.pinned], expected, name_map)
     report.outputs = compare_outputs(expected, actual, atol=atol, rtol=rtol, name_map=name_map)
     report.stages.append(StageComparison("tflite", report.outputs))
     report.ok = all(o.within_tolerance for o in report.outputs.values())
+    if pinning is not None:
+        report.pinning = feeds.report(expected, final_tf if reference.pinning is None else None, actual, name_map)
     return report
 
 
-def _compare_stage(name, model, samples, expected, atol, rtol) -> StageComparison:
+class _Feeds:
+    """The samples as each model must see them: as given (or truncated) for the unpinned, fitted for the pinned."""
+
+    def __init__(self, pinning: Optional[ShapePinning], samples: SampleSet):
+        self.pinning = pinning
+        self.samples = samples.samples
+        if pinning is None:
+            self.original = self.pinned = self.samples
+        else:
+            self.original = [pinning.reference(s) for s in self.samples]
+            self.pinned = [pinning.fit(s) for s in self.samples]
+
+    def run(self, model: SignatureModel, feed: Sample) -> Dict[str, np.ndarray]:
+        """Unpinned models see many lengths: trace them at each sample's own shape."""
+        return model.run(feed) if self.pinning is None else model.run_at_own_shape(feed)
+
+    def for_model(self, model: SignatureModel) -> List[Sample]:
+        return self.pinned if model.pinning is not None else self.original
+
+    def cropped(self, outputs: List[Dict[str, np.ndarray]], expected, name_map=None) -> List[Dict[str, np.ndarray]]:
+        """Pinned-model outputs cut back to the reference's lengths (``name_map``: reference -> candidate names)."""
+        if self.pinning is None:
+            return outputs
+        name_map = name_map or {}
+        return [
+            self.pinning.crop_outputs(got, {name_map.get(k, k): v for k, v in want.items()})
+            for got, want in zip(outputs, expected)
+        ]
+
+    def report(self, expected, final_tf, actual, name_map) -> PinningReport:
+        report = PinningReport(str(self.pinning))
+        for index, sample in enumerate(self.samples):
+            total = _max_error(expected[index], actual[index], name_map)
+            pinning_error = None if final_tf is None else _max_error(expected[index], final_tf[index], None)
+            reference = final_tf[index] if final_tf is not None else expected[index]
+            report.checks.append(PinningCheck(
+                sample_lengths(self.pinning, sample), length_category(self.pinning, sample),
+                pinning_error, _max_error(reference, actual[index], name_map), total,
+            ))
+        if final_tf is None:
+            report.notes.append(
+                "the model given was already pinned, so its padding error cannot be measured against the "
+                "original: pass the unpinned model with tff.passes.pin_input_shapes(...) in passes="
+            )
+        missing = [c for c in (SHORTER, EQUAL, LONGER) if c not in report.categories]
+        if missing and self.pinning.changes_lengths:
+            report.notes.append(f"no sample was {' or '.join(missing)} than/as the pinned length, so that case is unchecked")
+        truncated = len(report.by_category(LONGER))
+        if truncated:
+            report.notes.append(
+                f"{truncated} sample(s) longer than pinned were truncated; their reference is the original model "
+                "on the truncated input"
+            )
+        return report
+
+
+def _max_error(expected, actual, name_map) -> float:
+    comparisons = compare_outputs([expected], [actual], atol=0.0, rtol=0.0, name_map=name_map)
+    return max((c.max_abs_error for c in comparisons.values()), default=0.0)
+
+
+def _compare_stage(name, model, feeds: _Feeds, expected, atol, rtol):
     if model is None:
-        return StageComparison(name, note="could not be loaded for comparison")
+        return StageComparison(name, note="could not be loaded for comparison"), None
     try:
-        outputs = [model.run(sample) for sample in samples.samples]
+        outputs = [feeds.run(model, feed) for feed in feeds.for_model(model)]
     except Exception as error:  # a pass may legitimately change the signature; report, don't fail
-        return StageComparison(name, note=f"not comparable on these samples: {type(error).__name__}: {error}")
+        note = f"not comparable on these samples: {type(error).__name__}: {error}"
+        return StageComparison(name, note=note), None
     name_map, _ = _match_output_names(list(expected[0]), model.output_names)
-    return StageComparison(name, compare_outputs(expected, outputs, atol=atol, rtol=rtol, name_map=name_map))
+    outputs = feeds.cropped(outputs, expected, name_map)
+    return StageComparison(name, compare_outputs(expected, outputs, atol=atol, rtol=rtol, name_map=name_map)), outputs
 
 
 def _check_input_names(reference: SignatureModel, runner: LiteRTRunner) -> None:
