@@ -64,28 +64,32 @@ def while_vs_unrolled(invokes: int) -> None:
 
     model = models.trained_seed_lstm(keras)
     print(f"\n### WHILE vs unrolled (the seed's LSTM(64) on 32 features, Keras 3, mask=True; "
-          f"median of 5 interleaved loops of {invokes} invokes)\n")
-    print("| pinned length | WHILE | unrolled | unrolled / WHILE | .tflite KiB WHILE / unrolled |")
-    print("|---|---|---|---|---|")
+          f"median of 5 interleaved loops of {invokes} invokes, one thread)\n")
+    print("| pinned length | kernels | WHILE | unrolled | unrolled / WHILE | .tflite KiB WHILE / unrolled |")
+    print("|---|---|---|---|---|---|")
     for length in (10, 50, 100):
         pin = tff.passes.pin_input_shapes((1, length, 32), mask=True)
         looped = tff.convert_and_verify(model, passes=[pin])
         unrolled = tff.convert_and_verify(model, passes=[pin, tff.passes.unroll_rnns()])
         assert looped.ok and unrolled.ok and "WHILE" in looped.ops and "WHILE" not in unrolled.ops
         x = np.random.default_rng(0).normal(size=(1, length, 32)).astype(np.float32)
-        runners = {"while": tff.LiteRTRunner(looped.tflite_model), "unrolled": tff.LiteRTRunner(unrolled.tflite_model)}
+        for kernels, xnnpack in (("XNNPACK (default)", True), ("builtin, no delegate", False)):
+            runners = {
+                name: tff.LiteRTRunner(result.tflite_model, num_threads=1, default_delegates=xnnpack)
+                for name, result in (("while", looped), ("unrolled", unrolled))
+            }
 
-        def loop(runner):
-            def run():
-                for _ in range(invokes):
-                    runner.run({"seq": x})
-            return run
+            def loop(runner):
+                def run():
+                    for _ in range(invokes):
+                        runner.run({"seq": x})
+                return run
 
-        medians = interleaved_medians({name: loop(r) for name, r in runners.items()}, repeats=5)
-        per_invoke = {name: seconds / invokes * 1e6 for name, seconds in medians.items()}
-        print(f"| {length} | {per_invoke['while']:.0f} µs | {per_invoke['unrolled']:.0f} µs | "
-              f"{per_invoke['unrolled'] / per_invoke['while']:.2f}x | "
-              f"{looped.size_bytes / 1024:.0f} / {unrolled.size_bytes / 1024:.0f} |")
+            medians = interleaved_medians({name: loop(r) for name, r in runners.items()}, repeats=5)
+            per_invoke = {name: seconds / invokes * 1e6 for name, seconds in medians.items()}
+            print(f"| {length} | {kernels} | {per_invoke['while']:.0f} µs | {per_invoke['unrolled']:.0f} µs | "
+                  f"{per_invoke['unrolled'] / per_invoke['while']:.2f}x | "
+                  f"{looped.size_bytes / 1024:.0f} / {unrolled.size_bytes / 1024:.0f} |")
 
 
 def main() -> None:

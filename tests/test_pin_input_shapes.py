@@ -152,6 +152,22 @@ def test_a_pinned_batch_above_one_is_padded_and_cropped(K):
     assert_exact_pinning(result)
 
 
+def test_images_pin_height_and_width_and_padding_is_measured_not_masked(K):
+    K.utils.set_random_seed(0)
+    image = K.Input((None, None, 3), name="image")
+    x = K.layers.Conv2D(4, 3, padding="same", activation="relu")(image)
+    model = K.Model(image, K.layers.Dense(2, name="head")(K.layers.GlobalMaxPooling2D()(x)))
+    pinner = pin((1, 16, 16, 3), mask=True)
+    result = tff.convert_and_verify(model, passes=[pinner])
+    assert_builtin_only(result)
+    assert result.pinning["image"].pinned_axes == (0, 1, 2) and not result.pinning["image"].masked
+    assert any("cannot be masked" in w for w in pinner.last_report.warnings)
+    report = result.verification.pinning
+    assert report.categories == ["equal", "longer", "shorter"]
+    assert report.max_conversion_error < 1e-4
+    assert all(c.pinning_error == 0 for c in report.by_category("equal"))
+
+
 # --- chaining, unrolling, non-Keras models ------------------------------------------------------------
 
 
@@ -171,6 +187,11 @@ def test_unroll_rnns_removes_every_while_loop(K, build):
     assert_builtin_only(result)
     assert_exact_pinning(result)
     assert result.passes[1].replacements
+    x = tff.pad_or_truncate(models.sequences([7])[0], result)
+    with_xnnpack = tff.LiteRTRunner(result.tflite_model).run(x)
+    builtin_kernels = tff.LiteRTRunner(result.tflite_model, default_delegates=False).run(x)
+    for name, value in with_xnnpack.items():
+        np.testing.assert_allclose(builtin_kernels[name], value, atol=1e-5)
 
 
 def test_unroll_keeps_a_masked_backward_rnn_rolled_because_keras_unrolls_it_wrongly(K):

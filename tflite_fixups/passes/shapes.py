@@ -162,7 +162,7 @@ def _pin_keras(model, flavour, entries: List[InputPinning], output_names: List[s
         )
         masked = False
         if mask and 1 in entry.pinned_axes:
-            if np.issubdtype(np.dtype(entry.dtype), np.floating) and len(entry.pinned_shape) >= 3:
+            if np.issubdtype(np.dtype(entry.dtype), np.floating) and len(entry.pinned_shape) == 3:
                 tensor = keras_module.layers.Masking(mask_value=entry.pad_value, name=f"{entry.name}_padding_mask")(tensor)
                 masked = True
             elif np.issubdtype(np.dtype(entry.dtype), np.integer) and mask_zero_embedding and entry.pad_value == 0:
@@ -170,7 +170,7 @@ def _pin_keras(model, flavour, entries: List[InputPinning], output_names: List[s
             else:
                 notes.append(
                     f"input '{entry.name}' ({entry.dtype}, rank {len(entry.pinned_shape)}) cannot be masked: "
-                    "masking needs a float (batch, time, features...) input, or token ids with pad_value=0 "
+                    "masking needs a float (batch, time, features) input, or token ids with pad_value=0 "
                     "feeding Embedding(mask_zero=True)"
                 )
         fed.append(tensor)
@@ -198,6 +198,7 @@ def _report_padding_effect(report, original, pinned_model, pinning: ShapePinning
     """
     if not pinning.changes_lengths:
         return True
+    original = original.with_input_specs(pinning.reference_specs)
     pinned = load_model(pinned_model)
     worst, scale = 0.0, 0.0
     for sample in length_samples(pinning, pinning.reference_specs, categories=(SHORTER,)):

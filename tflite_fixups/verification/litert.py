@@ -19,11 +19,23 @@ class LiteRTRunner:
         (1, 10)
     """
 
-    def __init__(self, tflite_model: bytes, *, num_threads: Optional[int] = None, signature_key: Optional[str] = None):
-        from ai_edge_litert.interpreter import Interpreter
+    def __init__(
+        self,
+        tflite_model: bytes,
+        *,
+        num_threads: Optional[int] = None,
+        signature_key: Optional[str] = None,
+        default_delegates: bool = True,
+    ):
+        """``default_delegates=False`` runs LiteRT's builtin kernels without XNNPACK, as runtimes
+        without delegates (TFLite Micro, some NPUs' CPU fallback) do."""
+        from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
+        resolver = OpResolverType.AUTO if default_delegates else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
         with quiet_tensorflow():  # the XNNPACK delegate announces itself at the first allocation
-            self.interpreter = Interpreter(model_content=bytes(tflite_model), num_threads=num_threads)
+            self.interpreter = Interpreter(
+                model_content=bytes(tflite_model), num_threads=num_threads, experimental_op_resolver_type=resolver
+            )
             self.interpreter.allocate_tensors()
         signatures = self.interpreter.get_signature_list()
         if not signatures:
