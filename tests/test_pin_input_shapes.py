@@ -81,6 +81,8 @@ def test_pinning_does_not_touch_the_users_model(seed_lstm):
     pinned = pin((1, 50, 32), mask=True)(seed_lstm)
     unrolled = tff.passes.unroll_rnns()(pinned)
     assert pinned is not seed_lstm and unrolled is not pinned
+    padded = tff.pad_or_truncate(x, pinned)  # the pinned model runs in TF and carries its pinning
+    np.testing.assert_allclose(pinned(padded).numpy(), expected, atol=1e-6)
     helpers.assert_same_weights(before, seed_lstm)
     np.testing.assert_array_equal(seed_lstm(x).numpy(), expected)  # still dynamic, same outputs
     assert seed_lstm.input_shape == (None, None, 32)
@@ -271,6 +273,13 @@ def test_a_model_without_dynamic_axes_is_returned_unchanged():
     pinner = pin((1, 8))
     assert pinner(double) is double
     assert not pinner.last_report.changed and "no dynamic axis" in pinner.last_report.notes[0]
+
+
+def test_none_in_a_pinned_shape_keeps_that_axis_dynamic(K):
+    result = tff.convert_and_verify(models.lstm(K), passes=[pin((1, None, models.FEATURES))],
+                                    sample_inputs=models.sequences((4, 9)))
+    assert result.ok and result.pinning["seq"].pinned_shape == (1, None, models.FEATURES)
+    assert result.pinning["seq"].pinned_axes == (0,) and result.input_specs[0].dynamic_axes == (1,)
 
 
 def test_pinning_only_the_batch_axis_needs_no_padding_check(K):

@@ -84,3 +84,25 @@ def static_inputs_like_last_call(model: Any) -> Any:
     own = tf.nest.flatten(model.input)
     fresh = [keras_module.Input(batch_shape=shape, dtype=tensor.dtype) for shape, tensor in zip(shapes, own)]
     return tf.nest.pack_sequence_as(model.input, fresh)
+
+
+def consume_mask_inside(nested_model: Any) -> None:
+    """Let a Keras 3 nested model take an input mask without claiming it drops it.
+
+    Keras 3 warns that a Functional "will destroy the mask information" when a
+    mask reaches it, yet at run time the mask does reach its inner layers (the
+    measured outputs are exact). Declaring mask support silences the false
+    warning; returning no output mask keeps a per-step mask off the model's
+    outputs, where Keras would apply it to the loss during fine-tuning.
+    """
+    nested_model.supports_masking = True
+    nested_model.compute_mask = _no_output_mask
+
+
+def consumes_mask_inside(model: Any) -> bool:
+    """Whether :func:`consume_mask_inside` was applied to ``model`` (a rebuilt copy needs it again)."""
+    return vars(model).get("compute_mask") is _no_output_mask
+
+
+def _no_output_mask(inputs: Any, previous_mask: Any = None) -> None:
+    return None
