@@ -118,6 +118,7 @@ def test_embedding_mask_zero_with_int_tokens_is_exact(K):
     assert result.pinning["tokens"].masked and result.input_specs[0].dtype == "int32"
 
 
+@pytest.mark.filterwarnings("ignore:.*was passed an input with a mask attached")  # Keras says it too, rightly
 def test_conv1d_padding_cannot_be_masked_so_it_is_warned_and_measured(K):
     model = models.conv1d_pooling(K)
     result = tff.convert_and_verify(model, passes=[pin(mask=True)], sample_inputs=models.sequences(LENGTHS))
