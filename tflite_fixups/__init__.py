@@ -19,6 +19,7 @@ from .errors import (  # noqa: E402
     InvalidInputError,
     InvalidModelError,
     PassError,
+    QuantizationError,
     TfliteFixupsError,
     UnsupportedOp,
 )
@@ -29,7 +30,9 @@ from .models.signature_model import SignatureModel  # noqa: E402
 from .models.specs import InputSpec  # noqa: E402
 from .passes.pipeline import Pipeline  # noqa: E402
 from .reports.diagnosis import Diagnosis  # noqa: E402
+from .quantization.representative import check_representative_data  # noqa: E402
 from .reports.pinning import PinningReport  # noqa: E402
+from .reports.quantization import CalibrationReport, LayerError, QuantizationReport  # noqa: E402
 from .reports.result import ConversionResult  # noqa: E402
 from .reports.verification import OutputComparison, VerificationReport  # noqa: E402
 from .verification.litert import LiteRTRunner  # noqa: E402
@@ -38,8 +41,9 @@ from .verification.verify import verify  # noqa: E402
 __version__ = "0.1.0"
 
 __all__ = [
-    "ConversionError", "ConversionResult", "Diagnosis", "InputPinning", "InputSpec", "InvalidInputError",
-    "InvalidModelError", "LiteRTRunner", "OutputComparison", "PassError", "PinningReport", "PinningWarning",
-    "Pipeline", "ShapePinning", "SignatureModel", "TfliteFixupsError", "UnsupportedOp", "VerificationReport",
+    "CalibrationReport", "ConversionError", "ConversionResult", "Diagnosis", "InputPinning", "InputSpec",
+    "InvalidInputError", "InvalidModelError", "LayerError", "LiteRTRunner", "OutputComparison", "PassError",
+    "PinningReport", "PinningWarning", "Pipeline", "QuantizationError", "QuantizationReport", "ShapePinning",
+    "SignatureModel", "TfliteFixupsError", "UnsupportedOp", "VerificationReport", "check_representative_data",
     "convert", "convert_and_verify", "diagnose", "load_model", "pad_or_truncate", "passes", "read_pinning", "verify",
 ]

@@ -9,7 +9,7 @@ arguments also derive from the matching built-in (``ValueError`` or
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Tuple
 
 
 class TfliteFixupsError(Exception):
@@ -79,3 +79,15 @@ class ConversionError(TfliteFixupsError):
         self.unsupported_ops = list(unsupported_ops)
         self.converter_message = converter_message
         self.hints = list(hints)
+
+
+class QuantizationError(TfliteFixupsError):
+    """Quantization could not give what was asked (e.g. ``require_full_int8`` with ops left in float).
+
+    Attributes:
+        float_ops: ``(op, tensor name, why)`` for each op that stayed float.
+    """
+
+    def __init__(self, message: str, *, float_ops: Sequence[Tuple[str, str, str]] = ()):
+        super().__init__(message)
+        self.float_ops = list(float_ops)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Iterable, List, Optional, Sequence, Tuple
 
 from .._quiet import import_tensorflow, quiet_tensorflow
 from ..models.loading import load_model
@@ -14,6 +14,8 @@ from ..passes.base import PassLike
 from ..passes.pipeline import PipelineRun, Stage, pipeline_stages
 from ..reports.result import ConversionResult
 from ..models.pinning import ShapePinning
+from ..quantization.options import QuantizationOptions, quantization_options
+from ..quantization.run import quantize_and_report
 from ..verification.pinning import length_samples, sample_lengths
 from ..verification.samples import Sample, SampleSet, collect_samples
 from ..verification.verify import (
@@ -45,10 +47,13 @@ def convert_and_verify(
     *,
     input_specs: InputSpecsArg = None,
     sample_inputs: Any = None,
-    atol: float = DEFAULT_ATOL,
-    rtol: float = DEFAULT_RTOL,
+    atol: Optional[float] = None,
+    rtol: Optional[float] = None,
     quantization: Optional[str] = None,
     representative_data: Any = None,
+    int8_io: bool = False,
+    keep_float: Iterable[str] = (),
+    require_full_int8: bool = False,
     allow_select_tf_ops: bool = False,
     num_random_samples: int = DEFAULT_NUM_RANDOM_SAMPLES,
     seed: int = 0,
@@ -67,7 +72,20 @@ def convert_and_verify(
             an iterable / zero-argument callable yielding samples. Without it,
             ``num_random_samples`` random samples are drawn and the report says so.
         atol, rtol: an output matches when ``|tflite - original| <= atol + rtol * |original|``.
-        quantization, representative_data: reserved for the quantization support.
+            Default 1e-4 each in float; with quantization, the mode's own
+            (float16 1e-2, dynamic 5e-2, int16x8 2e-2, int8 0.1).
+        quantization: ``"dynamic"`` (int8 weights), ``"float16"``, ``"int8"``
+            (full integer) or ``"int16x8"``; the result is verified against the
+            float original and ``result.quantization`` holds the per-layer error.
+        representative_data: calibration data for ``"int8"``/``"int16x8"``, in
+            any form (generator function, iterable, tf.data.Dataset, array whose
+            first axis is samples, dict by input name; ``(x, y)`` pairs lose y).
+            A fake-quant fine-tuned model needs none.
+        int8_io: int8 inputs and outputs (``"int8"``); LiteRTRunner quantizes
+            and dequantizes them with their scale and zero point.
+        keep_float: TFLite op types (``"MEAN"``) or tensor names (from
+            ``result.quantization.layers``) to leave in float (``"int8"``).
+        require_full_int8: raise QuantizationError when any op stays float.
         allow_select_tf_ops: let the converter emit Select-TF ("Flex") ops. Such
             a model cannot run in LiteRT's Python interpreter, so it is returned
             unverified (``ok`` False) with a warning.
@@ -79,16 +97,25 @@ def convert_and_verify(
     Raises:
         ConversionError: the converter rejected the model; ``.unsupported_ops``
             says which ops, where from, and which pass fixes each.
+        QuantizationError: ``require_full_int8`` and ops stayed float.
 
     Example:
         >>> result = tff.convert_and_verify(model, sample_inputs=x[:8])  # doctest: +SKIP
         >>> result.ok                                                    # doctest: +SKIP
         True
-        >>> result.save("model.tflite")                                  # doctest: +SKIP
+        >>> int8 = tff.convert_and_verify(model, sample_inputs=x_test[:64], quantization="int8",
+        ...                               representative_data=x_train[:200])  # doctest: +SKIP
     """
+    options = quantization_options(
+        quantization, int8_io=int8_io, keep_float=keep_float, require_full_int8=require_full_int8,
+        has_representative_data=representative_data is not None,
+    )
+    default_atol, default_rtol = options.tolerances() if options else (DEFAULT_ATOL, DEFAULT_RTOL)
+    atol = default_atol if atol is None else atol
+    rtol = default_rtol if rtol is None else rtol
     check_tolerances(atol, rtol)
     return _convert(
-        model, passes, input_specs=input_specs, quantization=quantization, representative_data=representative_data,
+        model, passes, input_specs=input_specs, quantization=options, representative_data=representative_data,
         allow_select_tf_ops=allow_select_tf_ops,
         verification=_VerifyOptions(sample_inputs, atol, rtol, num_random_samples, seed),
     )
@@ -101,6 +128,9 @@ def convert(
     input_specs: InputSpecsArg = None,
     quantization: Optional[str] = None,
     representative_data: Any = None,
+    int8_io: bool = False,
+    keep_float: Iterable[str] = (),
+    require_full_int8: bool = False,
     allow_select_tf_ops: bool = False,
 ) -> ConversionResult:
     """Like :func:`convert_and_verify` without the check: ``result.ok`` stays False.
@@ -109,21 +139,20 @@ def convert(
         >>> result = tff.convert(model)                          # doctest: +SKIP
         >>> report = tff.verify(model, result, sample_inputs=x)  # doctest: +SKIP
     """
+    options = quantization_options(
+        quantization, int8_io=int8_io, keep_float=keep_float, require_full_int8=require_full_int8,
+        has_representative_data=representative_data is not None,
+    )
     return _convert(
-        model, passes, input_specs=input_specs, quantization=quantization, representative_data=representative_data,
+        model, passes, input_specs=input_specs, quantization=options, representative_data=representative_data,
         allow_select_tf_ops=allow_select_tf_ops, verification=None,
     )
 
 
 def _convert(
-    model, passes, *, input_specs, quantization, representative_data, allow_select_tf_ops,
-    verification: Optional[_VerifyOptions],
+    model, passes, *, input_specs, quantization: Optional[QuantizationOptions], representative_data,
+    allow_select_tf_ops, verification: Optional[_VerifyOptions],
 ) -> ConversionResult:
-    if quantization is not None or representative_data is not None:
-        raise NotImplementedError(
-            "quantization and representative_data are not supported yet; convert in float32 for now "
-            "(quantization=None, representative_data=None)"
-        )
     original = load_model(model, input_specs)
     samples = None
     if verification is not None:  # bad samples fail here, before any pass or conversion runs
@@ -138,23 +167,34 @@ def _convert(
     final = stages[-1][1]
     if final is None:
         final = load_model(run.model, input_specs)
-    start = time.perf_counter()
-    tflite_bytes = convert_signature_model(final, allow_select_tf_ops=allow_select_tf_ops)
-    seconds = time.perf_counter() - start
     pinning = final.pinning
+    if pinning is not None and samples is not None and samples.source == "random" and pinning.changes_lengths:
+        samples = _pinning_probe_samples(pinning, verification)
+    start = time.perf_counter()
+    quantized = None
+    if quantization is None:
+        tflite_bytes = convert_signature_model(final, allow_select_tf_ops=allow_select_tf_ops)
+    else:
+        check = None if samples is None else [pinning.fit(s) if pinning else s for s in samples.samples]
+        quantized = quantize_and_report(
+            final, quantization, representative_data, check, real_samples=samples is not None and samples.source == "user"
+        )
+        tflite_bytes = quantized.tflite
+    seconds = time.perf_counter() - start
     if pinning is not None:
         tflite_bytes = embed_pinning(tflite_bytes, pinning)
     counts = op_counts(tflite_bytes)
     result = ConversionResult(
         tflite_model=tflite_bytes, input_specs=list(final.input_specs), output_names=list(final.output_names),
         ops=counts, passes=run.reports, conversion_seconds=seconds, pinning=pinning,
+        quantization=quantized.report if quantized else None,
     )
     _static_warnings(result, final)
+    if quantized is not None:
+        result.warnings += quantized.warnings
     if samples is None:
         result.warnings.append("not verified: use convert_and_verify() or tff.verify() to compare with the original")
         return result
-    if pinning is not None and samples.source == "random" and pinning.changes_lengths:
-        samples = _pinning_probe_samples(pinning, verification)
     result.verification = verify_stages(
         stages, tflite_bytes, samples, atol=verification.atol, rtol=verification.rtol, counts=counts, pinning=pinning
     )
@@ -218,13 +258,17 @@ def _static_warnings(result: ConversionResult, final: SignatureModel) -> None:
         result.warnings.append(f"uses Select-TF (Flex) ops {flex}: the app must link the Flex delegate")
 
 
-def convert_signature_model(model: SignatureModel, *, allow_select_tf_ops: bool = False) -> bytes:
+def convert_signature_model(
+    model: SignatureModel, *, allow_select_tf_ops: bool = False, configure: Optional[Callable[[Any], None]] = None
+) -> bytes:
     """Convert a :class:`SignatureModel` to .tflite bytes with one ``serving_default`` signature.
 
     The function is frozen first (variables become constants, which int8
     calibration needs), then wrapped in a variable-free module so the
     converter takes its SavedModel path and writes a SignatureDef with the
     model's input and output names.
+
+    ``configure(converter)`` may set more converter options (quantization) before it runs.
 
     Raises:
         ConversionError: with each rejected op, its origin and its fix.
@@ -243,6 +287,8 @@ def convert_signature_model(model: SignatureModel, *, allow_select_tf_ops: bool 
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS] + (
             [tf.lite.OpsSet.SELECT_TF_OPS] if allow_select_tf_ops else []
         )
+        if configure is not None:
+            configure(converter)
         try:
             return converter.convert()
         except Exception as error:  # ConverterError and the converter's own crashes alike

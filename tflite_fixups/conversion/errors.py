@@ -37,7 +37,7 @@ def conversion_error(error: Exception, model: SignatureModel, log: str = "") -> 
 
 def unsupported_ops_from(error: Exception, model: SignatureModel) -> List[UnsupportedOp]:
     """Rejected ops in the order the converter reported them, one entry per node."""
-    layer_names = _layer_names(model)
+    known_layers = layer_names(model)
     found: Dict[Tuple[str, Optional[str]], UnsupportedOp] = {}
     for data in getattr(error, "errors", []) or []:
         kind = _kind_of(data)
@@ -45,7 +45,7 @@ def unsupported_ops_from(error: Exception, model: SignatureModel) -> List[Unsupp
             continue
         op_type = data.operator.name.split(".", 1)[-1]
         node = _node_name(data)
-        layer = layer_for_node(node, layer_names, model.kind) if node else None
+        layer = layer_for_node(node, known_layers, model.kind) if node else None
         found.setdefault((op_type, node), UnsupportedOp(op_type, kind, node, layer, fix_for_op(op_type)))
     seen_types = {op.op_type for op in found.values()}
     for kind, pattern in _SUMMARY.items():
@@ -70,7 +70,7 @@ def _node_name(data: Any) -> Optional[str]:
     return None
 
 
-def _layer_names(model: SignatureModel) -> Sequence[str]:
+def layer_names(model: SignatureModel) -> Sequence[str]:
     if model.kind not in (keras_compat.KERAS3, keras_compat.TF_KERAS):
         return ()
     return [layer.name for layer in keras_compat.model_layers(model.source)]

@@ -10,6 +10,7 @@ from typing import Dict, List, Optional, Tuple, Union
 from ..models.pinning import ShapePinning
 from ..models.specs import InputSpec
 from ..passes.base import PassReport
+from .quantization import QuantizationReport
 from .render import html_list, html_table
 from .verification import VerificationReport
 
@@ -29,6 +30,8 @@ class ConversionResult:
         conversion_seconds: time spent in the TFLite converter.
         pinning: how inputs were pinned (also stored in the .tflite metadata);
             :func:`tflite_fixups.pad_or_truncate` applies it to new data.
+        quantization: with ``quantization=...``: the calibration data's report,
+            per-layer error against the float model, and the ops left in float.
 
     Example:
         >>> result = tff.convert_and_verify(model)   # doctest: +SKIP
@@ -45,6 +48,7 @@ class ConversionResult:
     warnings: List[str] = field(default_factory=list)
     conversion_seconds: float = 0.0
     pinning: Optional[ShapePinning] = None
+    quantization: Optional[QuantizationReport] = None
 
     @property
     def verified(self) -> bool:
@@ -94,6 +98,8 @@ class ConversionResult:
             parts += ["  " + line for report in self.passes for line in str(report).splitlines()]
         if self.verification is not None:
             parts.append(str(self.verification))
+        if self.quantization is not None:
+            parts.append(str(self.quantization))
         parts += [f"warning: {w}" for w in self.warnings]
         return "\n".join(parts)
 
@@ -106,6 +112,8 @@ class ConversionResult:
         ]
         if self.verification is not None:
             parts.append(self.verification._repr_html_())
+        if self.quantization is not None:
+            parts.append(self.quantization._repr_html_())
         if self.passes:
             parts.append(html_list("passes", [str(r) for r in self.passes]))
         parts.append("<details><summary>TFLite ops</summary>" + html_table(["op", "count"], [[n, str(c)] for n, c in self._ops_by_count()]) + "</details>")

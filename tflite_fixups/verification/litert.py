@@ -10,6 +10,26 @@ from .._quiet import quiet_tensorflow
 from ..errors import InvalidInputError
 
 
+def open_interpreter(
+    tflite_model: bytes, *, preserve_all_tensors: bool = False, default_delegates: bool = True,
+    num_threads: Optional[int] = None,
+):
+    """A LiteRT interpreter with tensors allocated (quietly); ``preserve_all_tensors`` keeps intermediates readable."""
+    import warnings
+
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    resolver = OpResolverType.AUTO if default_delegates else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+    with quiet_tensorflow(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # preserve_all_tensors warns that it is for debugging: it is, here
+        interpreter = Interpreter(
+            model_content=bytes(tflite_model), experimental_op_resolver_type=resolver,
+            experimental_preserve_all_tensors=preserve_all_tensors, num_threads=num_threads,
+        )
+        interpreter.allocate_tensors()
+    return interpreter
+
+
 class LiteRTRunner:
     """Invoke one signature of a .tflite model by input name.
 
@@ -29,14 +49,7 @@ class LiteRTRunner:
     ):
         """``default_delegates=False`` runs LiteRT's builtin kernels without XNNPACK, as runtimes
         without delegates (TFLite Micro, some NPUs' CPU fallback) do."""
-        from ai_edge_litert.interpreter import Interpreter, OpResolverType
-
-        resolver = OpResolverType.AUTO if default_delegates else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
-        with quiet_tensorflow():  # the XNNPACK delegate announces itself at the first allocation
-            self.interpreter = Interpreter(
-                model_content=bytes(tflite_model), num_threads=num_threads, experimental_op_resolver_type=resolver
-            )
-            self.interpreter.allocate_tensors()
+        self.interpreter = open_interpreter(tflite_model, default_delegates=default_delegates, num_threads=num_threads)
         signatures = self.interpreter.get_signature_list()
         if not signatures:
             raise InvalidInputError(
@@ -59,12 +72,30 @@ class LiteRTRunner:
         return list(self.output_details)
 
     def run(self, feed: Mapping[str, np.ndarray]) -> Dict[str, np.ndarray]:
-        """One invoke; inputs are cast to the model's input dtypes."""
+        """One invoke. Inputs are cast to the model's input dtypes; float data for an
+        int8/int16 input is quantized with its scale and zero point, and integer
+        outputs that carry a scale are dequantized, so callers always see real values."""
         missing = [n for n in self.input_names if n not in feed]
         if missing:
             raise InvalidInputError(f"the .tflite model needs inputs {self.input_names}; missing {missing}")
-        arrays = {
-            name: np.ascontiguousarray(feed[name], dtype=self.input_details[name]["dtype"]) for name in self.input_names
-        }
+        arrays = {name: to_input(feed[name], self.input_details[name]) for name in self.input_names}
         outputs = self._runner(**arrays)
-        return {name: np.array(value, copy=True) for name, value in outputs.items()}
+        return {name: _from_output(value, self.output_details[name]) for name, value in outputs.items()}
+
+
+def to_input(value, details) -> np.ndarray:
+    """``value`` as the dtype an input wants; float data for an integer input with a scale is quantized."""
+    dtype = np.dtype(details["dtype"])
+    scale, zero_point = details.get("quantization", (0.0, 0))
+    array = np.asarray(value)
+    if scale and np.issubdtype(dtype, np.integer) and np.issubdtype(array.dtype, np.floating):
+        info = np.iinfo(dtype)
+        array = np.clip(np.round(array / scale + zero_point), info.min, info.max)
+    return np.ascontiguousarray(array, dtype=dtype)
+
+
+def _from_output(value, details) -> np.ndarray:
+    scale, zero_point = details.get("quantization", (0.0, 0))
+    if scale and np.issubdtype(np.asarray(value).dtype, np.integer):
+        return ((np.asarray(value, np.float32) - zero_point) * scale).astype(np.float32)
+    return np.array(value, copy=True)

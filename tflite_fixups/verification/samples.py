@@ -96,7 +96,7 @@ def collect_samples(
         raise InvalidInputError("sample_inputs yielded no samples")
     samples: List[Sample] = []
     for index, item in enumerate(raw):
-        samples.extend(_normalise_sample(specs, item, index, notes))
+        samples.extend(normalise_sample(specs, item, index, notes))
     if max_samples is not None:
         samples = samples[:max_samples]
     return SampleSet(samples, "user", notes)
@@ -139,9 +139,17 @@ def _as_sample_list(specs, sample_inputs, max_samples) -> List[Any]:
     return list(itertools.islice(iterator, max_samples) if max_samples is not None else iterator)
 
 
-def _normalise_sample(specs: Sequence[InputSpec], item: Any, index: int, notes: List[str]) -> List[Sample]:
+def normalise_sample(
+    specs: Sequence[InputSpec], item: Any, index: int, notes: List[str], *, what: str = "sample"
+) -> List[Sample]:
+    """One item (array, list in input order, dict by name) as dicts of arrays fitted to ``specs``.
+
+    Casts dtypes, adds a missing batch axis and splits a batch when the batch is
+    pinned to 1, noting each fix once in ``notes``; anything else that does not
+    fit raises InvalidInputError naming ``what`` and ``index``.
+    """
     names = [s.name for s in specs]
-    where = f"sample {index}"
+    where = f"{what} {index}"
     if isinstance(item, Mapping):
         unknown = [k for k in item if k not in names]
         missing = [n for n in names if n not in item]

@@ -1,0 +1,1 @@
+"""Quantization: representative-data checks, calibration coverage, per-layer error, fake quantization."""

@@ -1,0 +1,75 @@
+"""Quantized conversion as convert_and_verify runs it: check the data, quantize, measure layer by layer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, List, Optional, Sequence
+
+from ..models.signature_model import SignatureModel
+from ..passes.base import count_ops
+from ..reports.quantization import QuantizationReport
+from ..verification.samples import Sample
+from .convert import quantize
+from .layers import layer_errors
+from .options import QuantizationOptions, require_calibration_source
+from .representative import COVERAGE_WARNING, calibration_report, input_coverage, representative_samples
+
+FAKE_QUANT_OPS = ("FakeQuantWithMinMaxVars", "FakeQuantWithMinMaxVarsPerChannel", "FakeQuantWithMinMaxArgs")
+
+
+@dataclass
+class QuantizationOutcome:
+    tflite: bytes
+    report: QuantizationReport
+    warnings: List[str] = field(default_factory=list)
+
+
+def quantize_and_report(
+    model: SignatureModel, options: QuantizationOptions, representative_data: Any,
+    check_samples: Optional[Sequence[Sample]], *, real_samples: bool,
+) -> QuantizationOutcome:
+    """Quantize ``model``; with ``check_samples`` (fitted to the model), measure coverage and per-layer error."""
+    ops = count_ops(model.graph_def())
+    has_fake_quant = any(ops.get(op) for op in FAKE_QUANT_OPS)
+    require_calibration_source(options, representative_data is not None, has_fake_quant)
+    report = QuantizationReport(options.mode, kept_float=list(options.keep_float))
+    samples: List[Sample] = []
+    if representative_data is not None:
+        notes: List[str] = []
+        samples = representative_samples(model.input_specs, representative_data, notes)
+        report.calibration = calibration_report(model.input_specs, samples, notes)
+        if check_samples and real_samples:
+            input_coverage(report.calibration, list(check_samples))
+    elif has_fake_quant:
+        report.notes.append("int8 ranges come from the fake-quant ranges learned in fine-tuning")
+    quantized = quantize(model, options, samples, has_fake_quant=has_fake_quant)
+    report.float_ops = quantized.float_ops
+    outcome = QuantizationOutcome(quantized.tflite, report)
+    if report.calibration is not None:
+        outcome.warnings += report.calibration.warnings
+    if quantized.float_ops:
+        listed = ", ".join(sorted({op for op, _, why in quantized.float_ops if why != "keep_float"}))
+        if listed:
+            outcome.warnings.append(
+                f"int8 model: {len(quantized.float_ops)} op(s) stay float behind DEQUANTIZE/QUANTIZE ({listed}); "
+                "see result.quantization.float_ops, or pass require_full_int8=True to make this an error"
+            )
+    if check_samples:
+        report.layers = layer_errors(quantized.tflite, quantized.float_reference, check_samples, model)
+        outcome.warnings += _activation_coverage_warnings(report, real_samples, options)
+    return outcome
+
+
+def _activation_coverage_warnings(report: QuantizationReport, real_samples: bool, options) -> List[str]:
+    if not options.calibrated or report.calibration is None:
+        return []
+    uncovered = sorted((e for e in report.layers if e.outside_fraction > COVERAGE_WARNING),
+                       key=lambda e: -e.outside_fraction)
+    if not uncovered or not real_samples:
+        return []
+    worst = ", ".join(f"{e.layer or e.tensor.split(';')[0]} {e.outside_fraction:.1%}" for e in uncovered[:3])
+    return [
+        f"calibration does not cover the verification data at {len(uncovered)} quantized activation(s): values "
+        f"fall outside the calibrated range (worst: {worst}) and are clipped. Calibrate on representative data "
+        "drawn like the inputs the model will see"
+    ]
