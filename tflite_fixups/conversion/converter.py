@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, List, Optional, Sequence, Tuple
 
@@ -290,7 +291,9 @@ def convert_signature_model(
         if configure is not None:
             configure(converter)
         try:
-            return converter.convert()
+            with warnings.catch_warnings():  # calibration runs TF's own, deprecated, interpreter
+                warnings.filterwarnings("ignore", message=r"(?s).*tf\.lite\.Interpreter is deprecated")
+                return converter.convert()
         except Exception as error:  # ConverterError and the converter's own crashes alike
             failure = error
     raise conversion_error(failure, model, log.text) from failure

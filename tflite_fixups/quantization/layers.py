@@ -104,7 +104,7 @@ def layer_errors(
         mean = acc.total / acc.count
         std = max(acc.total_squared / acc.count - mean ** 2, 0.0) ** 0.5
         name = q_tensors[q_idx]["name"]
-        layer = layer_for_node(name.split(";")[0], names, model.kind) if model is not None else None
+        layer = _layers_of(name, names, model.kind) if model is not None else None
         errors.append(LayerError(
             tensor=name, op=acc.op, layer=layer, dtype=acc.dtype, scale=acc.scale, rmse=rmse,
             max_abs_error=acc.max_abs_error, relative_rmse=rmse / std if std > 0 else (0.0 if rmse == 0 else np.inf),
@@ -112,6 +112,16 @@ def layer_errors(
         ))
     errors.sort(key=lambda e: -e.relative_rmse)
     return errors
+
+
+def _layers_of(tensor_name: str, names, flavour: str) -> Optional[str]:
+    """Keras layers behind a (possibly fused, ``;``-joined) tensor name, producer first: ``"conv1+bn1+relu1"``."""
+    found: List[str] = []
+    for part in reversed(tensor_name.split(";")):
+        layer = layer_for_node(part, names, flavour)
+        if layer and layer not in found:
+            found.append(layer)
+    return "+".join(found) or None
 
 
 def _is_quantized(tensor) -> bool:
