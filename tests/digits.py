@@ -20,8 +20,8 @@ def digits():
     return x[:TRAIN], y[:TRAIN], x[TRAIN:], y[TRAIN:]
 
 
-def digits_cnn(K, *, epochs: int = 12, seed: int = 0):
-    """Conv-BN-ReLU x2 -> pooling -> Dense softmax, trained for a few seconds (about 95% test accuracy)."""
+def digits_cnn(K, *, epochs: int = 8, seed: int = 0):
+    """Conv-BN-ReLU, Conv-ReLU, max pooling, Dense softmax: trained in a few seconds to about 95% test accuracy."""
     K.utils.set_random_seed(seed)
     x_train, y_train, _, _ = digits()
     inputs = K.Input((8, 8, 1), name="digit")
@@ -29,7 +29,8 @@ def digits_cnn(K, *, epochs: int = 12, seed: int = 0):
     x = K.layers.BatchNormalization(name="bn1")(x)
     x = K.layers.ReLU(name="relu1")(x)
     x = K.layers.Conv2D(32, 3, padding="same", activation="relu", name="conv2")(x)
-    x = K.layers.GlobalAveragePooling2D(name="pool")(x)
+    x = K.layers.MaxPooling2D(2, name="pool")(x)
+    x = K.layers.Flatten(name="flatten")(x)
     model = K.Model(inputs, K.layers.Dense(10, activation="softmax", name="probs")(x), name="digits_cnn")
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     model.fit(x_train, y_train, epochs=epochs, batch_size=32, verbose=0)

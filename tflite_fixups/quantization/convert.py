@@ -71,9 +71,8 @@ def quantize(
 
         return QuantizedModel(convert_signature_model(model, configure=int16x8), convert_signature_model(model))
     if not samples:  # int8 from fake-quant ranges (quantization-aware training)
-        def learned(converter):
+        def learned(converter):  # asking for INT8 builtins would demand a representative dataset
             optimise(converter)
-            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8, tf.lite.OpsSet.TFLITE_BUILTINS]
             if options.int8_io:
                 converter.inference_input_type = converter.inference_output_type = tf.int8
 

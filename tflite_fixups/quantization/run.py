@@ -45,6 +45,13 @@ def quantize_and_report(
     quantized = quantize(model, options, samples, has_fake_quant=has_fake_quant)
     report.float_ops = quantized.float_ops
     outcome = QuantizationOutcome(quantized.tflite, report)
+    for entry in options.keep_float:
+        if not any(op == entry or entry in tensor for op, tensor, why in quantized.float_ops if why == "keep_float"):
+            outcome.warnings.append(
+                f"keep_float '{entry}' matched no quantized op: give a TFLite op type that computes in int8 "
+                "(CONV_2D, FULLY_CONNECTED, MEAN...; pooling and reshapes only pass quantization through) or a "
+                "tensor name from result.quantization.layers"
+            )
     if report.calibration is not None:
         outcome.warnings += report.calibration.warnings
     if quantized.float_ops:
