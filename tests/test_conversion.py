@@ -142,11 +142,11 @@ def test_integer_inputs_reject_fractional_samples(encoder_keras3):
         tff.convert_and_verify(encoder_keras3, sample_inputs=sample)
 
 
-def test_bad_tolerances_and_quantization_not_yet(mlp):
+def test_bad_tolerances_and_models_raise_clear_errors(mlp):
     with pytest.raises(tff.InvalidInputError, match="atol must be a non-negative"):
         tff.convert_and_verify(mlp, atol=-1)
-    with pytest.raises(NotImplementedError, match="quantization"):
-        tff.convert_and_verify(mlp, quantization="int8")
+    with pytest.raises(tff.InvalidInputError, match="rtol must be a non-negative"):
+        tff.convert_and_verify(mlp, quantization="float16", rtol=float("nan"))
     with pytest.raises(tff.InvalidModelError):
         tff.convert_and_verify("not/a/model.keras")
 
