@@ -66,7 +66,7 @@ def layer_errors(
     watched: Dict[int, int] = {}
     stats: Dict[int, _Accumulator] = {}
     for op in q_interpreter._get_ops_details():  # no public per-op listing in LiteRT's Python API
-        if op["op_name"] in _SKIPPED_OPS or not op["outputs"]:
+        if op["op_name"] in _SKIPPED_OPS or len(op["outputs"]) == 0:
             continue
         out = q_tensors.get(op["outputs"][0])
         twin = f_index.get(out["name"]) if out else None

@@ -27,7 +27,7 @@ class ConversionResult:
         passes: each pass's report, in order.
         verification: per-output error figures, or None when not verified.
         warnings: things to act on, as plain sentences.
-        conversion_seconds: time spent in the TFLite converter.
+        conversion_seconds: time spent converting (with quantization, calibrating and measuring each layer too).
         pinning: how inputs were pinned (also stored in the .tflite metadata);
             :func:`tflite_fixups.pad_or_truncate` applies it to new data.
         quantization: with ``quantization=...``: the calibration data's report,
