@@ -246,3 +246,20 @@ def test_quantizing_never_touches_the_users_model(cnn3):
     calibration = _data()[0]
     tff.convert_and_verify(cnn3, quantization="int8", representative_data=calibration)
     helpers.assert_same_weights(before, cnn3)
+
+
+def test_loops_are_refused_before_tfs_calibrator_crashes_and_unrolled_recurrent_models_quantize():
+    import keras
+    import sequence_models as models
+
+    model = models.lstm(keras)
+    calibration = np.random.default_rng(0).normal(size=(120, 20, models.FEATURES)).astype("float32")
+    pin = tff.passes.pin_input_shapes((1, 20, models.FEATURES), mask=True)
+    with pytest.raises(tff.QuantizationError, match="unroll_rnns"):
+        tff.convert_and_verify(model, passes=[pin], quantization="int8", representative_data=calibration)
+    result = tff.convert_and_verify(model, passes=[pin, tff.passes.unroll_rnns()], quantization="int8",
+                                    representative_data=calibration, sample_inputs=models.sequences((5, 20, 27)))
+    assert "WHILE" not in result.ops and tensor_types(result.tflite_model)["FULLY_CONNECTED"] == {"int8"}
+    assert result.ok and result.verification.pinning.max_pinning_error == 0.0
+    dynamic = tff.convert_and_verify(model, passes=[pin], quantization="dynamic", sample_inputs=models.sequences((5,)))
+    assert dynamic.ok and "WHILE" in dynamic.ops

@@ -20,6 +20,8 @@ from ..verification.litert import open_interpreter, to_input
 from ..verification.samples import Sample
 
 _QUANTIZED = (np.int8, np.uint8, np.int16)
+#: an op reading one of these (int8 weights, float16 weights) is a quantized op even with float outputs
+_LOW_PRECISION = {np.dtype(np.int8), np.dtype(np.uint8), np.dtype(np.int16), np.dtype(np.float16)}
 _SKIPPED_OPS = {"QUANTIZE", "DEQUANTIZE"}
 
 
@@ -73,8 +75,7 @@ def layer_errors(
         if twin is None or tuple(twin["shape"]) != tuple(out["shape"]):
             continue
         inputs = [q_tensors[i] for i in op["inputs"] if i in q_tensors]
-        if not (_is_quantized(out) or any(np.dtype(t["dtype"]) != np.float32 for t in inputs
-                                          if np.issubdtype(np.dtype(t["dtype"]), np.number))):
+        if not (_is_quantized(out) or any(np.dtype(t["dtype"]) in _LOW_PRECISION for t in inputs)):
             continue
         scale, zero_point = out["quantization"]
         info = np.iinfo(out["dtype"]) if _is_quantized(out) else None

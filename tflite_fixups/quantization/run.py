@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, List, Optional, Sequence
 
+from ..errors import QuantizationError
 from ..models.signature_model import SignatureModel
 from ..passes.base import count_ops
 from ..reports.quantization import QuantizationReport
@@ -15,6 +16,7 @@ from .options import QuantizationOptions, require_calibration_source
 from .representative import COVERAGE_WARNING, calibration_report, input_coverage, representative_samples
 
 FAKE_QUANT_OPS = ("FakeQuantWithMinMaxVars", "FakeQuantWithMinMaxVarsPerChannel", "FakeQuantWithMinMaxArgs")
+LOOP_OPS = ("While", "StatelessWhile")
 
 
 @dataclass
@@ -32,11 +34,23 @@ def quantize_and_report(
     ops = count_ops(model.graph_def())
     has_fake_quant = any(ops.get(op) for op in FAKE_QUANT_OPS)
     require_calibration_source(options, representative_data is not None, has_fake_quant)
+    loops = sum(ops.get(op, 0) for op in LOOP_OPS)
+    if options.calibrated and representative_data is not None and loops:
+        raise QuantizationError(
+            f"the model has {loops} loop(s) (WHILE, e.g. a recurrent layer), and TF 2.21's calibrator crashes the "
+            "process (segmentation fault) on them. Pin the shapes and unroll the loops first: "
+            "passes=[tff.passes.pin_input_shapes(...), tff.passes.unroll_rnns()], or use quantization='dynamic'"
+        )
     report = QuantizationReport(options.mode, kept_float=list(options.keep_float))
     samples: List[Sample] = []
     if representative_data is not None:
         notes: List[str] = []
-        samples = representative_samples(model.input_specs, representative_data, notes)
+        pinning = model.pinning
+        specs = pinning.reference_specs if pinning is not None else model.input_specs
+        samples = representative_samples(specs, representative_data, notes)
+        if pinning is not None and pinning.changes_lengths:
+            samples = [pinning.fit(sample) for sample in samples]
+            notes.append("representative samples were padded/truncated to the pinned shapes, as at inference")
         report.calibration = calibration_report(model.input_specs, samples, notes)
         if check_samples and real_samples:
             input_coverage(report.calibration, list(check_samples))
