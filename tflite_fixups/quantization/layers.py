@@ -67,7 +67,10 @@ def layer_errors(
     q_tensors = {t["index"]: t for t in q_interpreter.get_tensor_details()}
     watched: Dict[int, int] = {}
     stats: Dict[int, _Accumulator] = {}
-    for op in q_interpreter._get_ops_details():  # no public per-op listing in LiteRT's Python API
+    ops = q_interpreter._get_ops_details()  # no public per-op listing in LiteRT's Python API
+    # float16 (and some int8) weights reach their op through a DEQUANTIZE: its outputs count as low precision
+    dequantized = {int(i) for op in ops if op["op_name"] == "DEQUANTIZE" for i in op["outputs"]}
+    for op in ops:
         if op["op_name"] in _SKIPPED_OPS or len(op["outputs"]) == 0:
             continue
         out = q_tensors.get(op["outputs"][0])
@@ -75,7 +78,8 @@ def layer_errors(
         if twin is None or tuple(twin["shape"]) != tuple(out["shape"]):
             continue
         inputs = [q_tensors[i] for i in op["inputs"] if i in q_tensors]
-        if not (_is_quantized(out) or any(np.dtype(t["dtype"]) in _LOW_PRECISION for t in inputs)):
+        low_precision_input = any(np.dtype(t["dtype"]) in _LOW_PRECISION or t["index"] in dequantized for t in inputs)
+        if not (_is_quantized(out) or low_precision_input):
             continue
         scale, zero_point = out["quantization"]
         info = np.iinfo(out["dtype"]) if _is_quantized(out) else None
