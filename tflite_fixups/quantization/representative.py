@@ -27,6 +27,10 @@ tf = import_tensorflow()
 MIN_SAMPLES = 100
 #: at most this many samples are used for calibration (the rest are ignored, with a note)
 MAX_SAMPLES = 2000
+LABELS_DROPPED = (
+    "representative_data yields (inputs, labels) pairs: the labels were dropped for calibration; check the "
+    "first element is the model input, preprocessed as at inference"
+)
 #: warn when more than this fraction of the checked values falls outside the calibrated range
 COVERAGE_WARNING = 0.01
 
@@ -119,15 +123,15 @@ def _without_labels(specs: Sequence[InputSpec], item: Any, notes: List[str]) -> 
         head = item[0]
     elif not _fits_rank(specs, head):
         return item
-    note = "representative_data yields (inputs, labels) pairs: the labels were dropped"
-    if note not in notes:
-        notes.append(note)
+    if LABELS_DROPPED not in notes:
+        notes.append(LABELS_DROPPED)
     return head[0] if isinstance(head, tuple) and len(head) == 1 else head
 
 
 def calibration_report(specs: Sequence[InputSpec], samples: List[Sample], notes: List[str]) -> CalibrationReport:
     """Statistics of every input over the samples, and a warning for each thing that looks wrong."""
-    report = CalibrationReport(num_samples=len(samples), notes=list(notes))
+    report = CalibrationReport(num_samples=len(samples), notes=[n for n in notes if n != LABELS_DROPPED])
+    report.warnings += [n for n in notes if n == LABELS_DROPPED]
     for spec in specs:
         if not np.issubdtype(np.dtype(spec.dtype), np.floating):
             continue  # token ids and flags are not quantized
