@@ -60,9 +60,9 @@ def test_every_mode_converts_and_is_verified_against_the_float_model(cnn, mode):
     assert digits.accuracy(predictions, y_test) >= digits.accuracy(cnn.predict(x_test, verbose=0), y_test) - 0.05
 
 
-def test_int8_io_model_takes_and_gives_int8_and_is_still_verified(cnn3):
+def test_int8_io_model_takes_and_gives_int8_and_is_still_verified(cnn):
     calibration, x_test, _ = _data()
-    result = tff.convert_and_verify(cnn3, sample_inputs=x_test, quantization="int8", representative_data=calibration,
+    result = tff.convert_and_verify(cnn, sample_inputs=x_test, quantization="int8", representative_data=calibration,
                                     int8_io=True)
     runner = tff.LiteRTRunner(result.tflite_model)
     assert runner.input_details["digit"]["dtype"] == np.int8 and runner.output_details["probs"]["dtype"] == np.int8
@@ -83,11 +83,11 @@ def test_per_layer_error_names_keras_layers_most_damaging_first(cnn):
     assert "most damaging" in str(result.quantization)
 
 
-def test_keep_float_leaves_named_ops_and_tensors_in_float(cnn3):
+def test_keep_float_leaves_named_ops_and_tensors_in_float(cnn):
     calibration, x_test, _ = _data()
-    plain = tff.convert_and_verify(cnn3, sample_inputs=x_test, quantization="int8", representative_data=calibration)
+    plain = tff.convert_and_verify(cnn, sample_inputs=x_test, quantization="int8", representative_data=calibration)
     conv = next(e for e in plain.quantization.layers if e.op == "CONV_2D")
-    result = tff.convert_and_verify(cnn3, sample_inputs=x_test, quantization="int8", representative_data=calibration,
+    result = tff.convert_and_verify(cnn, sample_inputs=x_test, quantization="int8", representative_data=calibration,
                                     keep_float=["FULLY_CONNECTED", conv.tensor])
     kept = {(op, why) for op, _, why in result.quantization.float_ops}
     assert {("FULLY_CONNECTED", "keep_float"), ("CONV_2D", "keep_float")} <= kept
@@ -185,9 +185,9 @@ def generator_function():
     ids=["generator function", "generator object", "dataset of (x, y)", "list of (x, y)", "array",
          "dict by name", "float64", "no batch axis", "callable returning one sample"],
 )
-def test_every_form_of_representative_data_is_accepted(cnn3, make, count, note):
+def test_every_form_of_representative_data_is_accepted(cnn, make, count, note):
     x, y = _data()[0], digits.digits()[1][:200]
-    report = tff.check_representative_data(cnn3, make(x, y))
+    report = tff.check_representative_data(cnn, make(x, y))
     assert report.num_samples == count
     if note == "labels were dropped":  # a warning: the user may not know their dataset yields pairs
         assert any(note in w for w in report.warnings), report.warnings
@@ -195,15 +195,15 @@ def test_every_form_of_representative_data_is_accepted(cnn3, make, count, note):
         assert any(note in n for n in report.notes), report.notes
 
 
-def test_data_problems_become_warnings_that_say_what_to_do(cnn3):
+def test_data_problems_become_warnings_that_say_what_to_do(cnn):
     x = _data()[0]
-    few = tff.check_representative_data(cnn3, x[:20])
+    few = tff.check_representative_data(cnn, x[:20])
     assert "only 20 representative sample" in few.warnings[0] and "at least 100" in few.warnings[0]
-    zeros = tff.check_representative_data(cnn3, np.concatenate([x[:150], np.zeros((10, 8, 8, 1), "float32")]))
+    zeros = tff.check_representative_data(cnn, np.concatenate([x[:150], np.zeros((10, 8, 8, 1), "float32")]))
     assert any("10 of 160 representative samples of input 'digit' are all zeros" in w for w in zeros.warnings)
-    constant = tff.check_representative_data(cnn3, np.concatenate([x[:150], np.full((5, 8, 8, 1), 0.5, "float32")]))
+    constant = tff.check_representative_data(cnn, np.concatenate([x[:150], np.full((5, 8, 8, 1), 0.5, "float32")]))
     assert any("are constant" in w for w in constant.warnings)
-    covered = tff.check_representative_data(cnn3, x, reference=_data()[1])
+    covered = tff.check_representative_data(cnn, x, reference=_data()[1])
     assert covered.inputs["digit"].outside_fraction == 0.0 and not covered.warnings
 
 
@@ -218,9 +218,9 @@ def test_data_problems_become_warnings_that_say_what_to_do(cnn3):
     ],
     ids=["empty generator", "wrong image size", "not data", "callable with an argument", "wrong channels"],
 )
-def test_unusable_representative_data_raises_a_clear_error(cnn3, data, message):
+def test_unusable_representative_data_raises_a_clear_error(cnn, data, message):
     with pytest.raises(tff.InvalidInputError, match=message):
-        tff.check_representative_data(cnn3, data)
+        tff.check_representative_data(cnn, data)
 
 
 @pytest.mark.parametrize(
@@ -241,13 +241,13 @@ def test_bad_quantization_arguments_raise_clear_errors(cnn3, kwargs, message):
         tff.convert_and_verify(cnn3, **kwargs)
 
 
-def test_quantizing_never_touches_the_users_model(cnn3):
+def test_quantizing_never_touches_the_users_model(cnn):
     import helpers
 
-    before = helpers.weights_snapshot(cnn3)
+    before = helpers.weights_snapshot(cnn)
     calibration = _data()[0]
-    tff.convert_and_verify(cnn3, quantization="int8", representative_data=calibration)
-    helpers.assert_same_weights(before, cnn3)
+    tff.convert_and_verify(cnn, quantization="int8", representative_data=calibration)
+    helpers.assert_same_weights(before, cnn)
 
 
 def test_loops_are_refused_before_tfs_calibrator_crashes_and_unrolled_recurrent_models_quantize():

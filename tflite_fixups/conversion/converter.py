@@ -231,12 +231,15 @@ def _pinning_probe_samples(pinning: ShapePinning, options: _VerifyOptions) -> Sa
 
 
 def _load_stages(run: PipelineRun, original: SignatureModel, input_specs) -> List[Tuple[str, Optional[SignatureModel]]]:
-    """Each stage as a SignatureModel; an unchanged stage reuses the one before it."""
+    """Each stage as a SignatureModel; an unchanged stage reuses the one before it, a traced one its trace."""
     loaded: List[Tuple[str, Optional[SignatureModel]]] = [("original", original)]
     previous_model, previous_loaded = run.stages[0].model, original
     for stage in run.stages[1:]:
+        traced = run.context.traced.get(id(stage.model)) if run.context is not None else None
         if stage.model is previous_model:
             current = previous_loaded
+        elif traced is not None and traced.source is stage.model:
+            current = traced
         else:
             try:
                 current = load_model(stage.model, input_specs)

@@ -25,6 +25,8 @@ class PipelineRun:
     model: Any
     stages: List[Stage] = field(default_factory=list)
     reports: List[PassReport] = field(default_factory=list)
+    #: models the passes already traced (``PassContext.traced``), so stages need not be traced again
+    context: Optional[PassContext] = None
 
 
 class Pipeline(Pass):
@@ -61,7 +63,7 @@ class Pipeline(Pass):
     def run_stages(self, model: Any, context: Optional[PassContext] = None) -> PipelineRun:
         """Run every pass and keep each intermediate model (for error attribution)."""
         context = context or PassContext()
-        run = PipelineRun(model=model, stages=[Stage("original", model)])
+        run = PipelineRun(model=model, stages=[Stage("original", model)], context=context)
         done: List[str] = []
         for current in self.passes:
             try:

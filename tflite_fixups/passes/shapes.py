@@ -19,7 +19,7 @@ from ..models.keras_graph import (
     layer_label,
     static_inputs_like_last_call,
 )
-from ..models.loading import keras_input_structure, load_model
+from ..models.loading import keras_input_structure
 from ..models.pinning import PAD_SIDES, InputPinning, ShapePinning, attach_pinning, pinning_of
 from ..models.specs import InputSpecsArg, resolve_input_specs
 from ..verification.metrics import compare_outputs
@@ -102,7 +102,7 @@ class PinInputShapes(Pass):
             Replacement(e.name, "input", f"pinned to {_dims(e.pinned_shape)}", _pin_details(e))
             for e in entries if e.pinned_axes
         ]
-        exact = _report_padding_effect(report, loaded, pinned_model, pinning, self.mask, mask_notes)
+        exact = _report_padding_effect(report, loaded, context, pinned_model, pinning, self.mask, mask_notes)
         if exact:
             report.notes.extend(mask_notes)
         return PassResult(pinned_model, report)
@@ -193,7 +193,9 @@ def _pin_keras(model, flavour, entries: List[InputPinning], output_names: List[s
     return pinned, final, notes
 
 
-def _report_padding_effect(report, original, pinned_model, pinning: ShapePinning, mask: bool, notes: List[str]) -> bool:
+def _report_padding_effect(
+    report, original, context: PassContext, pinned_model, pinning: ShapePinning, mask: bool, notes: List[str]
+) -> bool:
     """Run original and pinned model in TF on shorter-than-pinned random data; warn when padding is not exact.
 
     Returns whether padding is exact (trivially so when no length axis was pinned).
@@ -204,7 +206,7 @@ def _report_padding_effect(report, original, pinned_model, pinning: ShapePinning
     worst, scale = 0.0, 0.0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # Keras' "layer X drops the mask": reported below, measured
-        pinned = load_model(pinned_model)
+        pinned = context.load(pinned_model)  # traced once: convert_and_verify reuses it for this stage
         for sample in length_samples(pinning, pinning.reference_specs, categories=(SHORTER,)):
             expected = original.run_at_own_shape(sample)
             got = pinning.crop_outputs(pinned.run(pinning.fit(sample)), expected)

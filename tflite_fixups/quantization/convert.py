@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -25,12 +25,13 @@ class QuantizedModel:
     """The quantized .tflite, the float .tflite it is compared with layer by layer, and what stayed float."""
 
     tflite: bytes
-    float_reference: bytes
+    float_reference: Optional[bytes]
     float_ops: List[FloatOp] = field(default_factory=list)
 
 
 def quantize(
-    model: SignatureModel, options: QuantizationOptions, samples: Sequence[Sample], *, has_fake_quant: bool
+    model: SignatureModel, options: QuantizationOptions, samples: Sequence[Sample], *, has_fake_quant: bool,
+    float_reference: bool = True,
 ) -> QuantizedModel:
     """Convert ``model`` as ``options`` ask; ``samples`` are the representative samples (calibrated modes).
 
@@ -38,7 +39,8 @@ def quantize(
     calibrate-only step) and then quantizes with TFLite's MLIR quantizer, which
     can leave ``keep_float`` ops and tensors in float without recalibrating.
     A model fine-tuned with fake-quant ops and given no representative data
-    is quantized with the ranges it learned.
+    is quantized with the ranges it learned. ``float_reference=False`` skips
+    the float conversion that per-layer error needs (calibration gives it free).
 
     Raises:
         ConversionError: the converter rejected the model.
@@ -53,14 +55,17 @@ def quantize(
     def optimise(converter) -> None:
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
 
+    def plain() -> Optional[bytes]:
+        return convert_signature_model(model) if float_reference else None
+
     if options.mode == "dynamic":
-        return QuantizedModel(convert_signature_model(model, configure=optimise), convert_signature_model(model))
+        return QuantizedModel(convert_signature_model(model, configure=optimise), plain())
     if options.mode == "float16":
         def float16(converter):
             optimise(converter)
             converter.target_spec.supported_types = [tf.float16]
 
-        return QuantizedModel(convert_signature_model(model, configure=float16), convert_signature_model(model))
+        return QuantizedModel(convert_signature_model(model, configure=float16), plain())
     if options.mode == "int16x8":
         def int16x8(converter):
             optimise(converter)
@@ -69,14 +74,14 @@ def quantize(
                 tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8, tf.lite.OpsSet.TFLITE_BUILTINS,
             ]
 
-        return QuantizedModel(convert_signature_model(model, configure=int16x8), convert_signature_model(model))
+        return QuantizedModel(convert_signature_model(model, configure=int16x8), plain())
     if not samples:  # int8 from fake-quant ranges (quantization-aware training)
         def learned(converter):  # asking for INT8 builtins would demand a representative dataset
             optimise(converter)
             if options.int8_io:
                 converter.inference_input_type = converter.inference_output_type = tf.int8
 
-        quantized = QuantizedModel(convert_signature_model(model, configure=learned), convert_signature_model(model))
+        quantized = QuantizedModel(convert_signature_model(model, configure=learned), plain())
     else:
         def calibrate_only(converter):
             optimise(converter)

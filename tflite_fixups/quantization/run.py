@@ -56,7 +56,7 @@ def quantize_and_report(
             input_coverage(report.calibration, list(check_samples))
     elif has_fake_quant:
         report.notes.append("int8 ranges come from the fake-quant ranges learned in fine-tuning")
-    quantized = quantize(model, options, samples, has_fake_quant=has_fake_quant)
+    quantized = quantize(model, options, samples, has_fake_quant=has_fake_quant, float_reference=bool(check_samples))
     report.float_ops = quantized.float_ops
     outcome = QuantizationOutcome(quantized.tflite, report)
     for entry in options.keep_float:
