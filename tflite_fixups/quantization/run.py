@@ -68,11 +68,12 @@ def quantize_and_report(
             )
     if report.calibration is not None:
         outcome.warnings += report.calibration.warnings
-    if quantized.float_ops:
-        listed = ", ".join(sorted({op for op, _, why in quantized.float_ops if why != "keep_float"}))
+    unasked = [op for op, _, why in quantized.float_ops if why != "keep_float"]
+    if unasked:
+        listed = ", ".join(sorted(set(unasked)))
         if listed:
             outcome.warnings.append(
-                f"int8 model: {len(quantized.float_ops)} op(s) stay float behind DEQUANTIZE/QUANTIZE ({listed}); "
+                f"int8 model: {len(unasked)} op(s) stay float behind DEQUANTIZE/QUANTIZE ({listed}); "
                 "see result.quantization.float_ops, or pass require_full_int8=True to make this an error"
             )
     if check_samples:
