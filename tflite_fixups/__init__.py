@@ -12,6 +12,7 @@ from ._quiet import import_tensorflow as _import_tensorflow
 _import_tensorflow()
 
 from . import passes  # noqa: E402
+from .conversion.auto_fix import auto_fix  # noqa: E402
 from .conversion.converter import convert, convert_and_verify  # noqa: E402
 from .conversion.diagnose import diagnose  # noqa: E402
 from .errors import (  # noqa: E402
@@ -44,6 +45,7 @@ __all__ = [
     "CalibrationReport", "ConversionError", "ConversionResult", "Diagnosis", "InputPinning", "InputSpec",
     "InvalidInputError", "InvalidModelError", "LayerError", "LiteRTRunner", "OutputComparison", "PassError",
     "PinningReport", "PinningWarning", "Pipeline", "QuantizationError", "QuantizationReport", "ShapePinning",
-    "SignatureModel", "TfliteFixupsError", "UnsupportedOp", "VerificationReport", "check_representative_data",
-    "convert", "convert_and_verify", "diagnose", "load_model", "pad_or_truncate", "passes", "read_pinning", "verify",
+    "SignatureModel", "TfliteFixupsError", "UnsupportedOp", "VerificationReport", "auto_fix",
+    "check_representative_data", "convert", "convert_and_verify", "diagnose", "load_model", "pad_or_truncate",
+    "passes", "read_pinning", "verify",
 ]
