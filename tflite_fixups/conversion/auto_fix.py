@@ -49,10 +49,11 @@ def auto_fix(
         ['pin_input_shapes', 'replace_unsupported_ops']
     """
     chosen: List[Tuple[Pass, str]] = []
-    pinning = _pin_pass(model, input_specs)
+    loaded = load_model(model)  # traced once for both questions below
+    pinning = _pin_pass(model, loaded, input_specs)
     if pinning is not None:
         chosen.append(pinning)
-    diagnosis = diagnose(model, None if pinning is not None else input_specs)
+    diagnosis = diagnose(loaded, None if pinning is not None else input_specs)
     rewritable = sorted({op.op_type for op in diagnosis.unsupported_ops if op.fix == REPLACE_PASS})
     if rewritable:
         where = ", ".join(sorted({f"{op.op_type} in {op.layer or op.node}" for op in diagnosis.unsupported_ops
@@ -73,11 +74,11 @@ def auto_fix(
     return result
 
 
-def _pin_pass(model: Any, input_specs: InputSpecsArg) -> Optional[Tuple[Pass, str]]:
+def _pin_pass(model: Any, loaded: Any, input_specs: InputSpecsArg) -> Optional[Tuple[Pass, str]]:
     """A pin pass when ``input_specs`` fixes an axis (other than the batch) that the model leaves dynamic."""
     if input_specs is None:
         return None
-    native = load_model(model).native_input_specs
+    native = loaded.native_input_specs
     requested = resolve_input_specs(native, input_specs)
     pinned = [
         (spec.name, axis) for own, spec in zip(native, requested)

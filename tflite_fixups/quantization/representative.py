@@ -19,7 +19,7 @@ from ..errors import InvalidInputError
 from ..models.loading import load_model
 from ..models.specs import InputSpec
 from ..reports.quantization import CalibrationReport, InputCalibration
-from ..verification.samples import Sample, collect_samples, normalise_sample
+from ..verification.samples import Sample, call_data_factory, collect_samples, is_data_factory, normalise_sample
 
 tf = import_tensorflow()
 
@@ -71,14 +71,8 @@ def _items(specs: Sequence[InputSpec], data: Any) -> Iterable[Any]:
         return (tf.nest.map_structure(lambda t: t.numpy(), element) for element in data)
     if _is_array(data) or isinstance(data, Mapping):
         return [data]  # first axis is samples: split below, the batch being pinned to 1
-    if callable(data) and not hasattr(data, "__iter__"):
-        try:
-            produced = data()
-        except TypeError as error:
-            raise InvalidInputError(
-                f"representative_data is callable but calling it with no arguments failed ({error}); pass a "
-                "zero-argument function that returns or yields samples"
-            ) from error
+    if is_data_factory(data):
+        produced = call_data_factory(data, "representative_data")
         if isinstance(produced, tf.data.Dataset) or _is_one_item(specs, produced):
             return _items(specs, produced)
         data = produced

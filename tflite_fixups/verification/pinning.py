@@ -73,4 +73,5 @@ def length_category(pinning: ShapePinning, sample: Sample) -> str:
 
 def sample_lengths(pinning: ShapePinning, sample: Sample) -> Dict[str, Tuple[int, ...]]:
     """Each pinned input's sizes along its pinned non-batch axes, e.g. ``{"seq": (37,)}``."""
-    return {e.name: e.lengths(np.asarray(sample[e.name])) for e in pinning.inputs if e.name in sample and e.lengths(np.asarray(sample[e.name]))}
+    found = {e.name: e.lengths(np.asarray(sample[e.name])) for e in pinning.inputs if e.name in sample}
+    return {name: lengths for name, lengths in found.items() if lengths}

@@ -116,18 +116,28 @@ def _is_one_sample(specs: Sequence[InputSpec], value: Any) -> bool:
     return False
 
 
+def is_data_factory(value: Any) -> bool:
+    """A zero-argument callable that produces data (a generator function, a lambda), not data itself."""
+    return callable(value) and not hasattr(value, "__iter__")
+
+
+def call_data_factory(factory: Any, what: str) -> Any:
+    """Call a data factory; a factory that needs arguments is named in an InvalidInputError."""
+    try:
+        return factory()
+    except TypeError as error:
+        raise InvalidInputError(
+            f"{what} is callable but calling it with no arguments failed ({error}); "
+            "pass a zero-argument function that returns or yields samples"
+        ) from error
+
+
 def _as_sample_list(specs, sample_inputs, max_samples) -> List[Any]:
     if _is_one_sample(specs, sample_inputs):
         return [sample_inputs]
     source = sample_inputs
-    if callable(source) and not hasattr(source, "__iter__"):
-        try:
-            source = source()
-        except TypeError as error:
-            raise InvalidInputError(
-                f"sample_inputs is callable but calling it with no arguments failed ({error}); "
-                "pass a zero-argument function that returns or yields samples"
-            ) from error
+    if is_data_factory(source):
+        source = call_data_factory(source, "sample_inputs")
         if _is_one_sample(specs, source):
             return [source]
     if isinstance(source, (str, bytes)) or not isinstance(source, Iterable):
