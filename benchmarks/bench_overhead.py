@@ -17,12 +17,13 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _common import interleaved_medians, machine  # noqa: E402
+from _common import Figure, interleaved_medians, machine, publish  # noqa: E402
 
 import tflite_fixups as tff  # noqa: E402  (imports TensorFlow quietly)
 from tflite_fixups._quiet import quiet_tensorflow  # noqa: E402
 
 TARGET = 1.2
+ROUTES = {"bare_keras": "from_keras_model", "bare_function": "from_concrete_functions"}
 
 
 def bare_convert_and_invoke(model, sample, route):
@@ -72,16 +73,19 @@ def main() -> None:
         for run in candidates.values():  # warm up: first conversions pay one-off costs
             run()
         medians = interleaved_medians(candidates, args.repeats)
-    print(f"machine: {machine()}; MobileNetV3Small 96x96 (Keras 3), median of {args.repeats} interleaved runs")
+    print(f"machine: {machine()}; MobileNetV3Small 96x96 (Keras 3), median of {args.repeats} interleaved runs\n")
     print("| bare route (convert + 1 invoke) | bare | convert_and_verify, 1 sample | ratio | 8 random samples | ratio | target |")
     print("|---|---|---|---|---|---|---|")
-    for route in ("bare_keras", "bare_function"):
+    figures = []
+    for route, label in ROUTES.items():
         ratio_1, ratio_8 = medians["tff_1"] / medians[route], medians["tff_8"] / medians[route]
-        label = "from_keras_model" if route == "bare_keras" else "from_concrete_functions"
         print(
             f"| {label} | {medians[route]:.2f} s | {medians['tff_1']:.2f} s | {ratio_1:.2f}x | "
             f"{medians['tff_8']:.2f} s | {ratio_8:.2f}x | <= {TARGET}x {'met' if ratio_1 <= TARGET else 'MISSED'} |"
         )
+        figures.append(Figure("overhead", f"convert_and_verify (1 sample) / bare `{label}` + 1 invoke, "
+                              f"MobileNetV3Small 96x96", f"{ratio_1:.2f}x", f"<= {TARGET}x", ratio_1 <= TARGET))
+    publish(figures)
 
 
 if __name__ == "__main__":

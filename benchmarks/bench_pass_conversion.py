@@ -18,7 +18,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _common import interleaved_medians, machine  # noqa: E402
+from _common import Figure, interleaved_medians, machine, publish  # noqa: E402
 
 import tflite_fixups as tff  # noqa: E402
 
@@ -60,11 +60,17 @@ def main() -> None:
     pass_time = float(np.median(timings["pass"]))
     convert_rewritten = float(np.median(timings["convert_rewritten"]))
     plain = medians["convert_plain"]
-    print(f"machine: {machine()}; median of {args.repeats} interleaved runs")
+    ratio = (pass_time + convert_rewritten) / plain
+    print(f"machine: {machine()}; median of {args.repeats} interleaved runs\n")
     print("| model | convert() without eigh | pass | convert() of rewritten | (pass + convert) / plain convert |")
     print("|---|---|---|---|---|")
     print(f"| MobileNetV3Small 96x96 + eigh(9x9) head | {plain:.2f} s | {pass_time:.2f} s | {convert_rewritten:.2f} s | "
-          f"{(pass_time + convert_rewritten) / plain:.2f}x |")
+          f"{ratio:.2f}x |")
+    publish([
+        Figure("pass conversion", "(replace_unsupported_ops + convert()) / convert() without the eigh head, "
+               "MobileNetV3Small 96x96 + eigh(9x9)", f"{ratio:.2f}x"),
+        Figure("pass conversion", "the pass alone / convert() without the eigh head", f"{pass_time / plain:.2f}x"),
+    ])
 
 
 if __name__ == "__main__":

@@ -19,17 +19,19 @@ import argparse
 import os
 import sys
 import time
+from typing import Dict, List, Tuple
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
-from _common import interleaved_medians, machine  # noqa: E402
+from _common import Figure, interleaved_medians, machine, publish  # noqa: E402
 
 import tflite_fixups as tff  # noqa: E402  (imports TensorFlow quietly)
 import sequence_models as models  # noqa: E402  (the test suite's models, shared on purpose)
 
 PINNED = 50
+HEADLINE_LENGTH = 50
 MODELS = {
     "LSTM": models.lstm,
     "GRU": models.gru,
@@ -41,11 +43,13 @@ MODELS = {
 }
 
 
-def pinning_errors(flavour) -> None:
+def pinning_errors(flavour) -> Dict[str, Tuple[float, bool]]:
+    """Print the table for one Keras flavour; return model -> (pinning error with mask=True, the pass warned)."""
     print(f"\n### Pinning error ({flavour.__name__}; pinned length {PINNED}, random inputs of lengths "
           "5, 25, 49, 50, 62)\n")
     print("| model | pinning error, no mask | pinning error, mask=True | conversion error | builtin ops only |")
     print("|---|---|---|---|---|")
+    masked_errors = {}
     for label, build in MODELS.items():
         model = build(flavour)
         shape = (1, PINNED) if label.startswith("Embedding") else (1, PINNED, models.FEATURES)
@@ -54,12 +58,28 @@ def pinning_errors(flavour) -> None:
             result = tff.convert_and_verify(model, passes=[tff.passes.pin_input_shapes(shape, mask=mask)])
             row[mask] = result
         masked = row[True].verification.pinning
+        warned = any(report.warnings for report in row[True].passes)
         builtin = not any(op.startswith("Flex") for op in row[True].ops)
+        masked_errors[label] = (masked.max_pinning_error, warned)
         print(f"| {label} | {row[False].verification.pinning.max_pinning_error:.3g} | "
-              f"{masked.max_pinning_error:.3g} | {masked.max_conversion_error:.3g} | {'yes' if builtin else 'NO'} |")
+              f"{masked.max_pinning_error:.3g}{' (warned)' if warned else ''} | {masked.max_conversion_error:.3g} | "
+              f"{'yes' if builtin else 'NO'} |")
+    return masked_errors
 
 
-def while_vs_unrolled(invokes: int) -> None:
+def pinning_figure(flavour_name: str, masked_errors: Dict[str, Tuple[float, bool]]) -> Figure:
+    """Largest mask=True pinning error over the models the pass does not warn about (target: exact)."""
+    silent = [error for error, warned in masked_errors.values() if not warned]
+    warned = [f"{label}: {error:.3g}" for label, (error, was_warned) in masked_errors.items() if was_warned]
+    largest = max(silent, default=0.0)
+    measure = f"largest pinning error with mask=True, {flavour_name}, {len(silent)} of {len(masked_errors)} models"
+    if warned:
+        measure += f" (the pass warns about {'; '.join(warned)})"
+    return Figure("pinning", measure, f"{largest:.3g}", "0 (exact)", largest == 0.0)
+
+
+def while_vs_unrolled(invokes: int) -> Dict[Tuple[int, str], float]:
+    """Print the latency table; return (pinned length, kernels) -> unrolled / WHILE invoke time."""
     import keras
 
     model = models.trained_seed_lstm(keras)
@@ -67,6 +87,7 @@ def while_vs_unrolled(invokes: int) -> None:
           f"median of 5 interleaved loops of {invokes} invokes, one thread)\n")
     print("| pinned length | kernels | WHILE | unrolled | unrolled / WHILE | .tflite KiB WHILE / unrolled |")
     print("|---|---|---|---|---|---|")
+    ratios = {}
     for length in (10, 50, 100):
         pin = tff.passes.pin_input_shapes((1, length, 32), mask=True)
         looped = tff.convert_and_verify(model, passes=[pin])
@@ -87,9 +108,17 @@ def while_vs_unrolled(invokes: int) -> None:
 
             medians = interleaved_medians({name: loop(r) for name, r in runners.items()}, repeats=5)
             per_invoke = {name: seconds / invokes * 1e6 for name, seconds in medians.items()}
+            ratios[length, kernels] = per_invoke["unrolled"] / per_invoke["while"]
             print(f"| {length} | {kernels} | {per_invoke['while']:.0f} µs | {per_invoke['unrolled']:.0f} µs | "
                   f"{per_invoke['unrolled'] / per_invoke['while']:.2f}x | "
                   f"{looped.size_bytes / 1024:.0f} / {unrolled.size_bytes / 1024:.0f} |")
+    return ratios
+
+
+def latency_figures(ratios: Dict[Tuple[int, str], float]) -> List[Figure]:
+    return [Figure("pinning", f"unrolled / WHILE LiteRT invoke time, LSTM(64) pinned to {length}, {kernels}",
+                   f"{ratio:.2f}x")
+            for (length, kernels), ratio in ratios.items() if length == HEADLINE_LENGTH]
 
 
 def main() -> None:
@@ -101,10 +130,11 @@ def main() -> None:
 
     start = time.perf_counter()
     print(f"machine: {machine()}")
-    for flavour in (keras, tf_keras):
-        pinning_errors(flavour)
-    while_vs_unrolled(args.invokes)
+    flavours = {"Keras 3": keras, "tf-keras": tf_keras}
+    figures = [pinning_figure(name, pinning_errors(flavour)) for name, flavour in flavours.items()]
+    figures += latency_figures(while_vs_unrolled(args.invokes))
     print(f"\n(total {time.perf_counter() - start:.0f} s)")
+    publish(figures)
 
 
 if __name__ == "__main__":

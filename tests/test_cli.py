@@ -57,16 +57,36 @@ def test_convert_pins_shapes_with_masking_for_a_keras_file(gru_file, tmp_path, c
     assert tff.read_pinning(out_path)["seq"].masked
 
 
-def test_convert_quantizes_with_calibration_data_from_a_npy_file(gru_file, tmp_path, capsys):
+def int8_command(tmp_path, file_name):
+    """``convert FILE --quantize int8`` for a one-layer Keras file, with calibration data in a .npy file."""
     import keras
 
-    path = tmp_path / "mlp.h5"
+    path = tmp_path / file_name
     inputs = keras.Input((6,), name="x")
     keras.Model(inputs, keras.layers.Dense(3, name="y")(inputs)).save(path)
     data = tmp_path / "calibration.npy"
     np.save(data, np.random.default_rng(0).normal(size=(150, 6)).astype("float32") * 0.5)
-    assert main(["convert", str(path), "--quantize", "int8", "--calibration", str(data), "--samples", str(data)]) == 0
+    return ["convert", str(path), "--quantize", "int8", "--calibration", str(data), "--samples", str(data)]
+
+
+def test_convert_quantizes_with_calibration_data_from_a_npy_file(tmp_path, capsys):
+    assert main(int8_command(tmp_path, "mlp.h5")) == 0
     assert "quantization: int8" in capsys.readouterr().out
+
+
+def test_progress_bars_show_when_asked_and_no_progress_silences_them(tmp_path, capsys, monkeypatch):
+    from tflite_fixups import _progress
+
+    command = int8_command(tmp_path, "mlp.keras")
+    monkeypatch.setenv(_progress.ENVIRONMENT_VARIABLE, "1")
+    monkeypatch.setattr(_progress, "DELAY_SECONDS", 0)
+    try:
+        assert main(command) == 0
+        assert "calibrating (int8)" in capsys.readouterr().err
+        assert main(command + ["--no-progress"]) == 0
+        assert "calibrating" not in capsys.readouterr().err
+    finally:
+        tff.set_progress(None)
 
 
 def test_outputs_that_diverge_exit_with_1(tmp_path, capsys):

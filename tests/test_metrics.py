@@ -59,3 +59,14 @@ def test_saturated_infinities_match_but_finite_max_values_do_not():
     ref = np.array([np.inf, -np.inf, 1.0])
     assert compare_arrays("y", [(ref, np.array([3.4028235e38, -3.4028235e38, 1.0]))], atol=0, rtol=0).within_tolerance
     assert not compare_arrays("y", [(ref, np.array([-3.4028235e38, -np.inf, 1.0]))], atol=0, rtol=0).within_tolerance
+
+
+def test_per_sample_errors_and_decade_histogram():
+    ref = [np.zeros((1, 3)), np.zeros((1, 2))]
+    got = [np.array([[0.0, 3e-7, 2e-3]]), np.array([[5e-13, np.nan]])]
+    c = compare_arrays("y", list(zip(ref, got)), atol=0, rtol=0)
+    assert c.sample_max_abs_errors == (2e-3, math.inf)
+    histogram = c.error_histogram
+    assert histogram.total == 5 and histogram.zeros == 1 and histogram.below == 1 and histogram.above == 1
+    decade_of = {edge: count for edge, count in zip(histogram.edges, histogram.counts) if count}
+    assert decade_of == {1e-7: 1, 1e-3: 1}

@@ -49,6 +49,7 @@ def test_seed_lstm_pinned_with_mask_matches_the_original_at_every_length(seed_ls
     assert_builtin_only(result)
     assert result.ok and result.input_specs[0].shape == (1, 50, 32)
     assert result.verification.pinning.max_pinning_error == 0.0
+    assert result.verification.pinning.pinned_lengths == {"seq": (50,)}
 
     path = result.save(tmp_path / "seed.tflite")
     assert tff.read_pinning(path) == result.pinning

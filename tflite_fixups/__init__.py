@@ -31,8 +31,11 @@ from .models.signature_model import SignatureModel  # noqa: E402
 from .models.specs import InputSpec  # noqa: E402
 from .passes.pipeline import Pipeline  # noqa: E402
 from .reports.diagnosis import Diagnosis  # noqa: E402
+from ._progress import set_progress  # noqa: E402
 from .quantization.representative import check_representative_data  # noqa: E402
 from .reports.pinning import PinningReport  # noqa: E402
+# matplotlib is imported only when a plot function is called
+from .reports.plots import plot_layer_errors, plot_output_errors, plot_pinning_errors  # noqa: E402
 from .reports.quantization import CalibrationReport, LayerError, QuantizationReport  # noqa: E402
 from .reports.result import ConversionResult  # noqa: E402
 from .reports.verification import OutputComparison, VerificationReport  # noqa: E402
@@ -47,5 +50,5 @@ __all__ = [
     "PinningReport", "PinningWarning", "Pipeline", "QuantizationError", "QuantizationReport", "ShapePinning",
     "SignatureModel", "TfliteFixupsError", "UnsupportedOp", "VerificationReport", "auto_fix",
     "check_representative_data", "convert", "convert_and_verify", "diagnose", "load_model", "pad_or_truncate",
-    "passes", "read_pinning", "verify",
+    "passes", "plot_layer_errors", "plot_output_errors", "plot_pinning_errors", "read_pinning", "set_progress", "verify",
 ]

@@ -23,6 +23,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser.parse_args(argv)
     import tflite_fixups as tff
 
+    if args.no_progress:
+        tff.set_progress(False)
     try:
         loaded = tff.load_model(args.model, safe_mode=not args.unsafe_deserialization)
         model = loaded.source if loaded.kind in ("keras3", "tf_keras") else loaded  # Keras passes need the model
@@ -82,6 +84,8 @@ def _parser() -> argparse.ArgumentParser:
                              help="pin an input's shape, e.g. seq=1,50,32 (None keeps an axis dynamic); repeatable")
         command.add_argument("--unsafe-deserialization", action="store_true",
                              help="allow Python code in a .keras file (Lambda layers): only for files you trust")
+        command.add_argument("--no-progress", action="store_true",
+                             help="no progress bars (they show on a terminal for calibration and long verification)")
         if name == "convert":
             command.add_argument("-o", "--output", help="where to write the .tflite file")
             command.add_argument("--auto-fix", action="store_true",

@@ -61,6 +61,7 @@ class SignatureModel:
         self._retrace = retrace
         self._frozen = None
         self._by_shape: Dict[tuple, "SignatureModel"] = {}
+        self._dynamic_batch: Optional["SignatureModel"] = None
         #: how the inputs were pinned (a :class:`~tflite_fixups.models.pinning.ShapePinning`), if they were
         self.pinning = None
         names = [s.name for s in self.input_specs]
@@ -136,6 +137,17 @@ class SignatureModel:
             )
         retraced.pinning = self.pinning
         return retraced
+
+    def with_dynamic_batch(self) -> "SignatureModel":
+        """The same model traced with a dynamic batch axis on every input (traced once, then cached).
+
+        Verification uses it to run many samples per call.
+        """
+        if self._dynamic_batch is None:
+            specs = [s.with_shape((None,) + tuple(s.shape[1:])) if s.rank else s for s in self.input_specs]
+            with quiet_tensorflow():
+                self._dynamic_batch = self.with_input_specs(specs)
+        return self._dynamic_batch
 
     def frozen_function(self):
         """The concrete function with every variable folded into a constant (cached).

@@ -7,6 +7,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from .._progress import progress
 from .._quiet import import_tensorflow, quiet_tensorflow
 from ..errors import QuantizationError
 from ..models.signature_model import SignatureModel
@@ -49,7 +50,7 @@ def quantize(
     from ..conversion.converter import convert_signature_model
 
     def dataset():
-        for sample in samples:
+        for sample in progress(samples, description=f"calibrating ({options.mode})"):
             yield {name: np.asarray(value) for name, value in sample.items()}
 
     def optimise(converter) -> None:

@@ -13,6 +13,7 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
+from .._progress import progress
 from ..conversion.errors import layer_for_node, layer_names
 from ..models.signature_model import SignatureModel
 from ..reports.quantization import LayerError
@@ -90,7 +91,7 @@ def layer_errors(
         stats[out["index"]] = _Accumulator(op["op_name"], np.dtype(out["dtype"]).name, float(scale), low, high)
     run_quantized = _signature_runner(q_interpreter)
     run_float = _signature_runner(f_interpreter)
-    for sample in samples:
+    for sample in progress(samples, description="measuring per-layer error"):
         run_quantized(sample)
         run_float(sample)
         for q_idx, f_idx in watched.items():

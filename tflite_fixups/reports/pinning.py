@@ -35,6 +35,9 @@ class PinningCheck:
 class PinningReport:
     """Per-sample split of the error into pinning (padding/truncation) and conversion.
 
+    ``pinned_lengths`` gives each pinned input's sizes along its pinned
+    non-batch axes, to set each check's ``lengths`` against.
+
     Example:
         >>> report = result.verification.pinning               # doctest: +SKIP
         >>> report.max_pinning_error, report.max_conversion_error  # doctest: +SKIP
@@ -44,6 +47,7 @@ class PinningReport:
     pinning: str
     checks: List[PinningCheck] = field(default_factory=list)
     notes: List[str] = field(default_factory=list)
+    pinned_lengths: Dict[str, Tuple[int, ...]] = field(default_factory=dict)
 
     @property
     def max_pinning_error(self) -> Optional[float]:

@@ -39,7 +39,7 @@ class ConversionResult:
         (True, 52)
     """
 
-    tflite_model: bytes
+    tflite_model: bytes = field(repr=False)  # a notebook's text/plain must not carry the whole model
     input_specs: List[InputSpec] = field(default_factory=list)
     output_names: List[str] = field(default_factory=list)
     ops: Dict[str, int] = field(default_factory=dict)

@@ -10,9 +10,53 @@ from .pinning import PinningReport
 from .render import html_table, text_table
 
 
+#: Decade bin edges of :class:`ErrorHistogram`: 1e-12 ... 1e4.
+ERROR_DECADES = tuple(10.0 ** k for k in range(-12, 5))
+
+
+@dataclass
+class ErrorHistogram:
+    """How many output values fall in each decade of absolute error, for plots.
+
+    ``counts[i]`` counts errors in ``[edges[i], edges[i + 1])``; errors that are
+    exactly zero, below ``edges[0]`` or above ``edges[-1]`` (or not finite)
+    are counted apart.
+    """
+
+    edges: Tuple[float, ...] = ERROR_DECADES
+    counts: Tuple[int, ...] = ()
+    zeros: int = 0
+    below: int = 0
+    above: int = 0
+
+    @classmethod
+    def of(cls, abs_errors) -> "ErrorHistogram":
+        import numpy as np
+
+        errors = np.asarray(abs_errors, dtype=np.float64).ravel()
+        finite = errors[np.isfinite(errors)]
+        positive = finite[finite > 0]
+        counts, _ = np.histogram(positive, bins=np.asarray(ERROR_DECADES))
+        return cls(
+            counts=tuple(int(c) for c in counts),
+            zeros=int(np.count_nonzero(finite == 0)),
+            below=int(np.count_nonzero(positive < ERROR_DECADES[0])),
+            above=int(np.count_nonzero(positive > ERROR_DECADES[-1]) + errors.size - finite.size),
+        )
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts) + self.zeros + self.below + self.above
+
+
 @dataclass
 class OutputComparison:
-    """Error statistics of one output over every verification sample."""
+    """Error statistics of one output over every verification sample.
+
+    ``sample_max_abs_errors`` holds the largest error of each sample, in sample
+    order; ``error_histogram`` counts every value's error by decade (see
+    :func:`tflite_fixups.plot_output_errors`).
+    """
 
     name: str
     shape: Tuple[int, ...] = ()
@@ -25,6 +69,8 @@ class OutputComparison:
     nonfinite_mismatches: int = 0
     within_tolerance: bool = True
     problem: Optional[str] = None
+    sample_max_abs_errors: Tuple[float, ...] = field(default=(), repr=False)
+    error_histogram: Optional[ErrorHistogram] = field(default=None, repr=False)
 
     @classmethod
     def missing(cls, name: str) -> "OutputComparison":
@@ -78,6 +124,8 @@ class VerificationReport:
         skipped: why verification could not run, when it could not.
         pinning: with a shape-pinning pass, the per-sample split of the error
             into pinning (padding/truncation) and conversion.
+        litert_batch_size: most samples LiteRT ran per invoke (1 when the
+            model's batch axis could not be resized).
     """
 
     ok: bool
@@ -90,6 +138,7 @@ class VerificationReport:
     notes: List[str] = field(default_factory=list)
     skipped: Optional[str] = None
     pinning: Optional[PinningReport] = None
+    litert_batch_size: int = 1
 
     def __getitem__(self, output_name: str) -> OutputComparison:
         return self.outputs[output_name]

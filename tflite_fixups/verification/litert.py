@@ -49,19 +49,35 @@ class LiteRTRunner:
     ):
         """``default_delegates=False`` runs LiteRT's builtin kernels without XNNPACK, as runtimes
         without delegates (TFLite Micro, some NPUs' CPU fallback) do."""
-        self.interpreter = open_interpreter(tflite_model, default_delegates=default_delegates, num_threads=num_threads)
+        self._options = dict(default_delegates=default_delegates, num_threads=num_threads)
+        self._tflite_model = tflite_model
+        self.signature_key = signature_key
+        self._open()
+
+    def _open(self) -> None:
+        """A fresh interpreter at the model's own input shapes (also after a resize the model refused)."""
+        self.interpreter = open_interpreter(self._tflite_model, **self._options)
         signatures = self.interpreter.get_signature_list()
         if not signatures:
             raise InvalidInputError(
                 "the .tflite model has no SignatureDef; convert it with tflite_fixups (or from a SavedModel) "
                 "so inputs and outputs have names"
             )
-        if signature_key is None:
-            signature_key = "serving_default" if "serving_default" in signatures else next(iter(signatures))
-        self.signature_key = signature_key
-        self._runner = self.interpreter.get_signature_runner(signature_key)
+        if self.signature_key is None:
+            self.signature_key = "serving_default" if "serving_default" in signatures else next(iter(signatures))
+        self._runner = self.interpreter.get_signature_runner(self.signature_key)
         self.input_details = self._runner.get_input_details()
         self.output_details = self._runner.get_output_details()
+        self._direct = len(signatures) == 1 and _in_main_subgraph(self.interpreter, self.input_details, self.output_details)
+        if self._direct:
+            self._runner = None  # it holds the interpreter's internals, which makes the plain API refuse to invoke
+        self._shapes = {name: tuple(int(n) for n in d["shape"]) for name, d in self.input_details.items()}
+        self._output_index = [(name, d["index"]) for name, d in self.output_details.items()]
+        # (name, tensor index, dtype, whether an array of that dtype needs no quantizing)
+        self._input_plan = [(name, d["index"], np.dtype(d["dtype"]), not d.get("quantization", (0.0, 0))[0])
+                            for name, d in self.input_details.items()]
+        self._dequantized = [name for name, d in self.output_details.items()
+                             if d.get("quantization", (0.0, 0))[0] and np.issubdtype(np.dtype(d["dtype"]), np.integer)]
 
     @property
     def input_names(self) -> List[str]:
@@ -74,13 +90,56 @@ class LiteRTRunner:
     def run(self, feed: Mapping[str, np.ndarray]) -> Dict[str, np.ndarray]:
         """One invoke. Inputs are cast to the model's input dtypes; float data for an
         int8/int16 input is quantized with its scale and zero point, and integer
-        outputs that carry a scale are dequantized, so callers always see real values."""
-        missing = [n for n in self.input_names if n not in feed]
-        if missing:
-            raise InvalidInputError(f"the .tflite model needs inputs {self.input_names}; missing {missing}")
-        arrays = {name: to_input(feed[name], self.input_details[name]) for name in self.input_names}
-        outputs = self._runner(**arrays)
-        return {name: _from_output(value, self.output_details[name]) for name, value in outputs.items()}
+        outputs that carry a scale are dequantized, so callers always see real values.
+
+        A new input shape resizes the input and reallocates (the signature runner
+        would do it on every call, which costs more than a small model's invoke).
+        """
+        arrays, resized = [], False
+        for name, index, dtype, ready_as_is in self._input_plan:
+            try:
+                value = feed[name]
+            except (KeyError, TypeError, IndexError):
+                missing = [n for n in self.input_names if not isinstance(feed, Mapping) or n not in feed]
+                raise InvalidInputError(
+                    f"the .tflite model needs a dict of inputs {self.input_names}; missing {missing}"
+                ) from None
+            if not (ready_as_is and type(value) is np.ndarray and value.dtype == dtype and value.flags.c_contiguous):
+                value = to_input(value, self.input_details[name])
+            resized |= value.shape != self._shapes[name]
+            arrays.append((name, index, value))
+        interpreter = self.interpreter
+        try:
+            if not self._direct:
+                outputs = self._runner(**{name: value for name, _, value in arrays})
+            else:
+                if resized:
+                    self._resize(arrays)
+                for _, index, value in arrays:
+                    interpreter.set_tensor(index, value)
+                interpreter.invoke()
+                outputs = {name: interpreter.get_tensor(index) for name, index in self._output_index}
+        except Exception as error:
+            self._open()  # a refused resize can leave the interpreter unusable; the next call starts clean
+            raise InvalidInputError(
+                f"LiteRT could not run the model on inputs of shapes { {n: v.shape for n, _, v in arrays} } "
+                f"(the model's: { {n: tuple(d['shape_signature']) for n, d in self.input_details.items()} }): {error}"
+            ) from error
+        for name in self._dequantized:
+            outputs[name] = _from_output(outputs[name], self.output_details[name])
+        return outputs
+
+    @property
+    def batch_resizable(self) -> bool:
+        """Whether the model declares every input's batch axis dynamic (-1), so batches of any size fit."""
+        return all(len(d["shape_signature"]) and d["shape_signature"][0] == -1 for d in self.input_details.values())
+
+    def _resize(self, arrays) -> None:
+        for name, index, value in arrays:
+            if value.shape != self._shapes[name]:
+                self.interpreter.resize_tensor_input(index, value.shape, strict=False)
+                self._shapes[name] = value.shape
+        self.interpreter.allocate_tensors()
 
 
 def to_input(value, details) -> np.ndarray:
@@ -95,7 +154,16 @@ def to_input(value, details) -> np.ndarray:
 
 
 def _from_output(value, details) -> np.ndarray:
+    """Integer outputs with a scale dequantized; others as LiteRT returned them (already a copy)."""
     scale, zero_point = details.get("quantization", (0.0, 0))
     if scale and np.issubdtype(np.asarray(value).dtype, np.integer):
         return ((np.asarray(value, np.float32) - zero_point) * scale).astype(np.float32)
-    return np.array(value, copy=True)
+    return np.asarray(value)
+
+
+def _in_main_subgraph(interpreter, input_details, output_details) -> bool:
+    """Whether the (only) signature's tensors are the primary subgraph's, which the plain tensor API addresses."""
+    main_inputs = {d["index"] for d in interpreter.get_input_details()}
+    main_outputs = {d["index"] for d in interpreter.get_output_details()}
+    return ({d["index"] for d in input_details.values()} == main_inputs
+            and {d["index"] for d in output_details.values()} == main_outputs)

@@ -6,7 +6,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..reports.verification import OutputComparison
+from ..reports.verification import ErrorHistogram, OutputComparison
 
 
 def compare_outputs(
@@ -46,8 +46,8 @@ def compare_arrays(
     mismatched = [(r.shape, c.shape) for r, c in pairs if np.shape(r) != np.shape(c)]
     if mismatched:
         return OutputComparison.shape_mismatch(name, *mismatched[0])
-    ref = np.concatenate([np.asarray(r, dtype=np.float64).ravel() for r, _ in pairs])
-    got = np.concatenate([np.asarray(c, dtype=np.float64).ravel() for _, c in pairs])
+    ref = np.concatenate([np.ravel(r) for r, _ in pairs]).astype(np.float64)
+    got = np.concatenate([np.ravel(c) for _, c in pairs]).astype(np.float64)
     both_nan = np.isnan(ref) & np.isnan(got)
     exact = both_nan | infinities_match(ref, got)
     with np.errstate(invalid="ignore", over="ignore"):
@@ -58,6 +58,7 @@ def compare_arrays(
     big = magnitude > atol
     rel_err = abs_err[big] / magnitude[big] if np.any(big) else np.zeros(1)
     within = bool(np.all(abs_err <= atol + rtol * magnitude))
+    sample_max = _per_sample_max(abs_err, [np.size(r) for r, _ in pairs])
     finite = np.isfinite(ref) & np.isfinite(got)
     return OutputComparison(
         name=name,
@@ -70,6 +71,8 @@ def compare_arrays(
         argmax_agreement=_argmax_agreement(pairs),
         nonfinite_mismatches=nonfinite_mismatches,
         within_tolerance=within,
+        sample_max_abs_errors=tuple(sample_max),
+        error_histogram=ErrorHistogram.of(abs_err),
     )
 
 
@@ -94,7 +97,21 @@ def looks_like_class_scores(array: np.ndarray) -> bool:
     return np.issubdtype(np.asarray(array).dtype, np.floating) and np.ndim(array) == 2 and np.shape(array)[-1] >= 2
 
 
+def _per_sample_max(abs_err: np.ndarray, sizes: List[int]) -> List[float]:
+    if len(set(sizes)) == 1 and sizes[0]:  # the usual case: one reshape instead of a loop over samples
+        return abs_err.reshape(len(sizes), sizes[0]).max(axis=1).tolist()
+    ends = np.cumsum(sizes)[:-1]
+    return [float(chunk.max()) if chunk.size else 0.0 for chunk in np.split(abs_err, ends)]
+
+
 def _argmax_agreement(pairs: Sequence[Tuple[np.ndarray, np.ndarray]]) -> Optional[float]:
+    first = np.asarray(pairs[0][0])
+    if all(np.shape(r) == first.shape for r, _ in pairs):
+        if not looks_like_class_scores(first):
+            return None
+        reference = np.concatenate([r for r, _ in pairs])
+        candidate = np.concatenate([c for _, c in pairs])
+        return float(np.mean(np.argmax(reference, axis=-1) == np.argmax(candidate, axis=-1)))
     if not all(looks_like_class_scores(r) for r, _ in pairs):
         return None
     agree: List[np.ndarray] = [np.argmax(r, axis=-1) == np.argmax(c, axis=-1) for r, c in pairs]

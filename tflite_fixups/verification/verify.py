@@ -15,6 +15,8 @@ from ..models.specs import InputSpecsArg
 from ..models.pinning import ShapePinning
 from ..reports.pinning import PinningCheck, PinningReport
 from ..reports.verification import StageComparison, VerificationReport
+from .._progress import progress
+from .batching import DIFFERENT_IN_BATCHES, LITERT_MAX_BATCH, SampleRun, run_samples
 from .litert import LiteRTRunner
 from .metrics import compare_outputs
 from .pinning import EQUAL, LONGER, SHORTER, length_category, sample_lengths
@@ -35,6 +37,7 @@ def verify(
     rtol: float = DEFAULT_RTOL,
     num_random_samples: int = DEFAULT_NUM_RANDOM_SAMPLES,
     seed: int = 0,
+    max_batch: Optional[int] = None,
 ) -> VerificationReport:
     """Compare a .tflite model's outputs with the original model's on the same samples.
 
@@ -45,6 +48,9 @@ def verify(
             iterable or zero-argument callable of samples; random samples when None.
         input_specs: the signature the .tflite model was converted with, if pinned.
         atol, rtol: an output matches when ``|tflite - original| <= atol + rtol * |original|``.
+        max_batch: most samples per call. By default samples of the same shape are
+            batched (up to 32 per LiteRT invoke, 256 per TensorFlow call) wherever
+            that provably leaves each sample's outputs unchanged; 1 runs every sample alone.
 
     Example:
         >>> report = tff.verify(model, "model.tflite", sample_inputs=x_test[:16])  # doctest: +SKIP
@@ -55,7 +61,9 @@ def verify(
     tflite_bytes = _tflite_bytes(tflite_model)
     reference = load_model(model, input_specs)
     samples = collect_samples(reference.input_specs, sample_inputs, num_random=num_random_samples, seed=seed)
-    return verify_stages([("original", reference)], tflite_bytes, samples, atol=atol, rtol=rtol)
+    if max_batch is not None and (not isinstance(max_batch, int) or max_batch < 1):
+        raise InvalidInputError(f"max_batch must be a positive integer or None, got {max_batch!r}")
+    return verify_stages([("original", reference)], tflite_bytes, samples, atol=atol, rtol=rtol, max_batch=max_batch)
 
 
 def verify_stages(
@@ -67,6 +75,7 @@ def verify_stages(
     rtol: float,
     counts: Optional[Dict[str, int]] = None,
     pinning: Optional[ShapePinning] = None,
+    max_batch: Optional[int] = None,
 ) -> VerificationReport:
     """Compare each stage (the first is the reference) and the .tflite with the reference.
 
@@ -75,6 +84,8 @@ def verify_stages(
     runs on each sample (truncated where longer than pinned), pinned stages and
     the .tflite run on it padded/truncated, their outputs are cropped back to
     the reference's lengths, and the error is split into pinning and conversion.
+    Samples of the same shape run several per call where the model allows it
+    (see :mod:`tflite_fixups.verification.batching`); ``max_batch=1`` turns that off.
     """
     flex = flex_ops(counts if counts is not None else op_counts(tflite_bytes))
     if flex:
@@ -82,11 +93,11 @@ def verify_stages(
             f"the model uses Select-TF (Flex) ops {flex}, which LiteRT's Python interpreter cannot run; "
             "it is NOT verified. Rewrite them with tff.passes.replace_unsupported_ops()"
         )
-    feeds = _Feeds(pinning, samples)
+    feeds = _Feeds(pinning, samples, max_batch)
     reference = stages[0][1]
-    expected = [feeds.run(reference, feed) for feed in feeds.for_model(reference)]
     runner = LiteRTRunner(tflite_bytes)
     _check_input_names(reference, runner)
+    expected = feeds.run(reference, "running the original model")
     name_map, notes = _match_output_names(reference.output_names, runner.output_names)
     report = VerificationReport(
         ok=False, num_samples=len(samples), sample_source=samples.source, atol=atol, rtol=rtol,
@@ -98,7 +109,10 @@ def verify_stages(
         report.stages.append(comparison)
         if outputs is not None:
             final_tf = outputs
-    actual = feeds.cropped([runner.run(feed) for feed in feeds.pinned], expected, name_map)
+    litert = run_on_litert(runner, feeds.pinned, max_batch=max_batch)
+    report.litert_batch_size = litert.batch_size
+    report.notes += [n for n in litert.notes + feeds.notes if DIFFERENT_IN_BATCHES in n]
+    actual = feeds.cropped(litert.outputs, expected, name_map)
     report.outputs = compare_outputs(expected, actual, atol=atol, rtol=rtol, name_map=name_map)
     report.stages.append(StageComparison("tflite", report.outputs))
     report.ok = all(o.within_tolerance for o in report.outputs.values())
@@ -110,18 +124,28 @@ def verify_stages(
 class _Feeds:
     """The samples as each model must see them: as given (or truncated) for the unpinned, fitted for the pinned."""
 
-    def __init__(self, pinning: Optional[ShapePinning], samples: SampleSet):
+    def __init__(self, pinning: Optional[ShapePinning], samples: SampleSet, max_batch: Optional[int] = None):
         self.pinning = pinning
         self.samples = samples.samples
+        self.max_batch = max_batch
+        self.notes: List[str] = []
         if pinning is None:
             self.original = self.pinned = self.samples
         else:
             self.original = [pinning.reference(s) for s in self.samples]
             self.pinned = [pinning.fit(s) for s in self.samples]
 
-    def run(self, model: SignatureModel, feed: Sample) -> Dict[str, np.ndarray]:
-        """Unpinned models see many lengths: trace them at each sample's own shape."""
-        return model.run(feed) if self.pinning is None else model.run_at_own_shape(feed)
+    def run(self, model: SignatureModel, description: str) -> List[Dict[str, np.ndarray]]:
+        """The model on every sample it should see. With a pinning, unpinned models see many
+        lengths and are traced at each sample's own shape; otherwise samples are batched."""
+        feeds = self.for_model(model)
+        if self.pinning is not None:
+            run_one = model.run if model.pinning is not None else model.run_at_own_shape
+            return [run_one(feed) for feed in progress(feeds, description=description)]
+        run = run_samples(model.run, feeds, run_batch=_batched_run(model, len(feeds)), max_batch=self.max_batch,
+                          description=description)
+        self.notes += run.notes
+        return run.outputs
 
     def for_model(self, model: SignatureModel) -> List[Sample]:
         return self.pinned if model.pinning is not None else self.original
@@ -137,7 +161,8 @@ class _Feeds:
         ]
 
     def report(self, expected, final_tf, actual, name_map) -> PinningReport:
-        report = PinningReport(str(self.pinning))
+        pinned_lengths = {e.name: tuple(e.pinned_shape[a] for a in e.pinned_axes if a != 0) for e in self.pinning.inputs}
+        report = PinningReport(str(self.pinning), pinned_lengths={k: v for k, v in pinned_lengths.items() if v})
         for index, sample in enumerate(self.samples):
             total = _max_error(expected[index], actual[index], name_map)
             pinning_error = None if final_tf is None else _max_error(expected[index], final_tf[index], None)
@@ -163,6 +188,37 @@ class _Feeds:
         return report
 
 
+def run_on_litert(runner: LiteRTRunner, samples: Sequence[Sample], *, max_batch: Optional[int] = None) -> SampleRun:
+    """Every sample through LiteRT, many per invoke when the model declares a dynamic batch axis.
+
+    A model converted with its batch pinned runs one sample per invoke: resizing
+    an axis the model declares static may fail (a RESHAPE to a fixed shape) or
+    run a graph the device never runs.
+    """
+    run_batch = (lambda: runner.run) if runner.batch_resizable else None
+    return run_samples(runner.run, samples, run_batch=run_batch,
+                       max_batch=LITERT_MAX_BATCH if max_batch is None else max_batch,
+                       description="running the .tflite on LiteRT")
+
+
+#: A model traced for batch 1 is retraced for a dynamic batch (a one-off cost) only for this many samples.
+RETRACE_FOR_BATCHES_FROM = 64
+
+
+def _batched_run(model: SignatureModel, count: int):
+    """What runs concatenated samples through ``model`` in TensorFlow, or None where it is not worth it.
+
+    A graph rewritten by a pass is never retraced for a dynamic batch: its
+    rules unroll for static shapes, so the retrace would keep TF's own op and
+    the stage would be measured against itself.
+    """
+    if all(spec.shape[0] is None for spec in model.input_specs if spec.rank):
+        return lambda: model.run
+    if count >= RETRACE_FOR_BATCHES_FROM and model.kind != "graph":
+        return lambda: model.with_dynamic_batch().run
+    return None
+
+
 def _max_error(expected, actual, name_map) -> float:
     comparisons = compare_outputs([expected], [actual], atol=0.0, rtol=0.0, name_map=name_map)
     return max((c.max_abs_error for c in comparisons.values()), default=0.0)
@@ -172,7 +228,7 @@ def _compare_stage(name, model, feeds: _Feeds, expected, atol, rtol):
     if model is None:
         return StageComparison(name, note="could not be loaded for comparison"), None
     try:
-        outputs = [feeds.run(model, feed) for feed in feeds.for_model(model)]
+        outputs = feeds.run(model, f"running stage '{name}'")
     except Exception as error:  # a pass may legitimately change the signature; report, don't fail
         note = f"not comparable on these samples: {type(error).__name__}: {error}"
         return StageComparison(name, note=note), None

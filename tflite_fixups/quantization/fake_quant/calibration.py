@@ -6,6 +6,7 @@ from typing import Any, Dict, Iterable, Tuple
 
 import numpy as np
 
+from ..._progress import progress
 from ..._quiet import import_tensorflow
 from ...errors import InvalidInputError
 from ...models import keras_compat
@@ -56,7 +57,7 @@ def calibrate(model: Any, data: Any) -> int:
     for layer in hosts:
         layer._fake_quant_calibrating = True
     try:
-        for batch in _batches(model, data):
+        for batch in progress(_batches(model, data), description="calibrating fake-quant ranges", unit="batch"):
             model(batch, training=False)
             count += 1
     finally:
