@@ -83,6 +83,17 @@ def test_error_is_attributed_to_the_stage_that_caused_it(mlp, K):
     assert any("diverge" in w for w in result.warnings)
 
 
+def test_a_renamed_pass_names_its_stage_and_report_and_leaves_the_original_alone(mlp, K):
+    scale = ScaleOutput(K, 1.0)
+    first, second = scale.renamed("identity scale"), ScaleOutput(K, 1.5).renamed("scale by 1.5")
+    result = tff.convert_and_verify(mlp, [first, second], num_random_samples=2)
+    assert [stage.stage for stage in result.verification.stages] == ["identity scale", "scale by 1.5", "tflite"]
+    assert [report.name for report in result.passes] == ["identity scale", "scale by 1.5"]
+    assert scale.name == "scale_output" and scale.last_report is None
+    with pytest.raises(tff.InvalidInputError, match="non-empty string"):
+        scale.renamed("  ")
+
+
 def test_failing_pass_is_named_with_the_passes_before_it(mlp, K):
     def explode(model):
         raise RuntimeError("boom")

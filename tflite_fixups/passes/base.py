@@ -7,6 +7,7 @@ turn a plain function into a pass with :func:`function_pass`.
 
 from __future__ import annotations
 
+import copy
 import inspect
 import re
 import time
@@ -14,6 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Union
 
+from ..errors import InvalidInputError
 from ..models.specs import InputSpecsArg
 
 
@@ -154,6 +156,21 @@ class Pass:
 
     def __call__(self, model: Any) -> Any:
         return self.run(model).model
+
+    def renamed(self, name: str) -> "Pass":
+        """The same pass under another name, for its report and pipeline stage (the original keeps its name).
+
+        Example:
+            >>> eigh_only = tff.passes.replace_unsupported_ops(only=["SelfAdjointEigV2"]).renamed("eigh")  # doctest: +SKIP
+            >>> [s.stage for s in tff.convert_and_verify(model, passes=[eigh_only]).verification.stages]  # doctest: +SKIP
+            ['eigh', 'tflite']
+        """
+        if not isinstance(name, str) or not name.strip():
+            raise InvalidInputError(f"a pass name must be a non-empty string, got {name!r}")
+        twin = copy.copy(self)
+        twin.name = name
+        twin.last_report = None
+        return twin
 
     def __repr__(self) -> str:
         return f"<pass {self.name}>"
