@@ -98,11 +98,12 @@ def test_outputs_agree_within_a_relative_tolerance_and_nan_equals_nan():
 # --- real models on LiteRT ---------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def dynamic_batch_cnn():
+@pytest.fixture(scope="module", params=["keras3", "tf_keras"])
+def dynamic_batch_cnn(request):
     import keras
+    import tf_keras
 
-    model = helpers.small_cnn(keras)
+    model = helpers.small_cnn(keras if request.param == "keras3" else tf_keras)
     result = tff.convert(model, input_specs=[(None, 16, 16, 3)])
     rng = np.random.default_rng(3)
     samples = [rng.standard_normal((1, 16, 16, 3)).astype(np.float32) for _ in range(40)]
@@ -120,18 +121,26 @@ def test_verification_batches_a_dynamic_batch_model_and_reports_what_one_per_cal
         assert batched[name].sample_max_abs_errors == pytest.approx(comparison.sample_max_abs_errors, abs=1e-6)
 
 
-def test_a_model_converted_with_its_batch_pinned_runs_one_sample_per_invoke(dynamic_batch_cnn):
-    import keras
+@pytest.mark.parametrize("max_batch", [0, 2.5, True])
+def test_max_batch_must_be_a_positive_integer(dynamic_batch_cnn, max_batch):
+    model, result, samples = dynamic_batch_cnn
+    with pytest.raises(tff.InvalidInputError, match="max_batch must be a positive integer"):
+        tff.verify(model, result, sample_inputs=samples[:2], max_batch=max_batch)
 
+
+def test_a_model_converted_with_its_batch_pinned_runs_one_sample_per_invoke(dynamic_batch_cnn):
     model, _, samples = dynamic_batch_cnn
     result = tff.convert_and_verify(model, sample_inputs=samples[:12])  # default: batch pinned to 1
     assert result.ok and result.verification.litert_batch_size == 1
     assert not tff.LiteRTRunner(result.tflite_model).batch_resizable
 
-    inputs = keras.Input((16, 16, 3), name="image")
-    flat = keras.layers.Flatten(name="flatten")(keras.layers.Conv2D(4, 3, name="conv")(inputs))
-    flattening = keras.Model(inputs, keras.layers.Dense(3, name="out")(flat))
-    result = tff.convert(flattening)  # its RESHAPE is fixed to batch 1: LiteRT refuses a bigger batch
+
+def test_a_refused_resize_raises_clearly_and_leaves_the_runner_usable(K):
+    inputs = K.Input((16, 16, 3), name="image")
+    fixed = K.layers.Lambda(lambda t: tf.reshape(t, [1, 14 * 14 * 4]), name="flatten")  # batch 1 written in
+    flattening = K.Model(inputs, K.layers.Dense(3, name="out")(fixed(K.layers.Conv2D(4, 3, name="conv")(inputs))))
+    samples = list(np.random.default_rng(1).standard_normal((5, 1, 16, 16, 3)).astype(np.float32))
+    result = tff.convert(flattening)  # its RESHAPE is fixed to one example: LiteRT refuses a bigger batch
     runner = tff.LiteRTRunner(result.tflite_model)
     with pytest.raises(tff.InvalidInputError, match=r"could not run the model on inputs of shapes .*\(5, 16, 16, 3\)"):
         runner.run({"image": np.concatenate(samples[:5])})
@@ -195,3 +204,4 @@ def test_a_rewritten_stage_is_measured_as_rewritten_however_many_samples(K):
     assert result.ok
     rewritten = [stage for stage in result.verification.stages if stage.stage not in ("original", "tflite")]
     assert rewritten and 0 < rewritten[0].max_abs_error < 1e-4  # the Jacobi rewrite, not TF's own eigh again
+    assert any("cannot be traced for inputs" in note for note in result.verification.notes)

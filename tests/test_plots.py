@@ -46,10 +46,12 @@ def two_outputs():
     return tff.convert_and_verify(model, sample_inputs=samples)
 
 
-@pytest.fixture(scope="module")
-def pinned():
+@pytest.fixture(scope="module", params=["keras3", "tf_keras"])
+def pinned(request):
     """An LSTM pinned to length 20 without a mask: padded samples have a pinning error, the others none."""
-    model = sequence_models.lstm(keras)
+    import tf_keras
+
+    model = sequence_models.lstm(keras if request.param == "keras3" else tf_keras)
     samples = [np.random.default_rng(n).normal(size=(1, n, sequence_models.FEATURES)).astype("float32")
                for n in (12, 3, 27, 20)]
     return tff.convert_and_verify(model, passes=[tff.passes.pin_input_shapes((1, 20, sequence_models.FEATURES))],

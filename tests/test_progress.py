@@ -50,11 +50,9 @@ def test_set_progress_refuses_anything_but_true_false_none():
         tff.set_progress("yes")
 
 
-def test_verification_and_calibration_show_their_bars(capsys):
-    import keras
-
+def test_verification_and_calibration_show_their_bars(capsys, K):
     tff.set_progress(True)
-    model = helpers.mlp(keras)
+    model = helpers.mlp(K)
     data = np.random.default_rng(0).uniform(-1, 1, (64, 8)).astype(np.float32)
     result = tff.convert_and_verify(model, sample_inputs=data[:16], quantization="int8", representative_data=data)
     assert result.verification is not None and not result.verification.skipped

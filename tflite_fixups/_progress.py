@@ -78,10 +78,16 @@ class Progress:
         if self._bar is not None:
             self._bar.update(count)
 
-    def restart(self) -> None:
-        """Back to zero (a loop that starts over another way)."""
-        if self._bar is not None:
-            self._bar.reset()
+    def counting(self, items: Iterable[T]) -> Iterable[T]:
+        """``items``, advancing the bar by one for each (the items themselves when the bar is off)."""
+        if self._bar is None:
+            return items
+        return self._counted(items)
+
+    def _counted(self, items: Iterable[T]) -> Iterator[T]:
+        for item in items:
+            yield item
+            self.advance()
 
     def close(self) -> None:
         if self._bar is not None:
@@ -109,9 +115,7 @@ def progress(iterable: Iterable[T], *, total: Optional[int] = None, description:
     if total is None and hasattr(iterable, "__len__"):
         total = len(iterable)  # type: ignore[arg-type]
     with Progress(total=total, description=description, unit=unit) as bar:
-        for item in iterable:
-            yield item
-            bar.advance()
+        yield from bar.counting(iterable)
 
 
 def _tqdm_class():

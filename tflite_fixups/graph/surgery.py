@@ -15,11 +15,12 @@ ops calling them need no change either.
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from .._quiet import import_tensorflow, quiet_tensorflow
-from ..errors import TfliteFixupsError
+from ..errors import InvalidInputError, TfliteFixupsError
 from ..models.signature_model import SignatureModel
 from ..passes.base import count_ops
 from ..rewrites.registry import ComplexParts, NodeView, Rule, RuleDeclined
@@ -104,8 +105,12 @@ def rewrite_model(model: SignatureModel, select: RuleSelector) -> SurgeryResult:
         main = _without_placeholders(main, frozen.inputs)
         result.ops_after = count_ops(main)
         result.ops_after["Placeholder"] = result.ops_before.get("Placeholder", 0)  # fed by input_map now
-        result.model = _signature_model(model, frozen, main, select)
+        result.model = _signature_model(model, frozen, main, select, _replaced_ops(result))
     return result
+
+
+def _replaced_ops(result: SurgeryResult) -> Counter:
+    return Counter(r.op_type for r in result.replaced)
 
 
 # --- one graph ---------------------------------------------------------------------------
@@ -435,7 +440,7 @@ def _consumed(graph_def, feeds: Dict[str, object]) -> Dict[str, object]:
     return {name: tensor for name, tensor in feeds.items() if name.split(":")[0] in read}
 
 
-def _signature_model(model: SignatureModel, frozen, graph_def, select: RuleSelector) -> SignatureModel:
+def _signature_model(model: SignatureModel, frozen, graph_def, select: RuleSelector, replaced: Counter) -> SignatureModel:
     input_names = [t.name for t in frozen.inputs]
     output_names = [t.name for t in frozen.outputs]
     structure = model.concrete_function.structured_outputs
@@ -450,7 +455,15 @@ def _signature_model(model: SignatureModel, frozen, graph_def, select: RuleSelec
         return tf.nest.pack_sequence_as(structure, outputs)
 
     def retrace(specs):
-        return rewrite_model(model.with_input_specs(specs), select).model
+        """The surgery again at other shapes; it must replace what it replaced the first time."""
+        again = rewrite_model(model.with_input_specs(specs), select)
+        if _replaced_ops(again) != replaced:
+            why = "; ".join(sorted({f"{d.op_type}: {d.reason}" for d in again.declined})) or "rules declined"
+            raise InvalidInputError(
+                f"the rewritten model cannot be traced for inputs {[str(s) for s in specs]}: at those shapes "
+                f"the rewrite would keep ops it replaced before ({why})"
+            )
+        return again.model
 
     rewritten = SignatureModel(
         flat_function, model.input_specs, kind="graph", source=model, retrace=retrace,

@@ -25,7 +25,7 @@ RunOne = Callable[[Sample], Outputs]
 
 #: Most samples per call in TensorFlow, where each call has a high fixed cost.
 MAX_BATCH = 256
-#: Most samples per LiteRT invoke: bigger batches lose more to cache misses (XNNPACK) than they save.
+#: Most samples per LiteRT invoke (MobileNetV3Small under XNNPACK ran slower per sample at 256 than at 32).
 LITERT_MAX_BATCH = 32
 #: Most values per input per call (16 MiB of float32), so big inputs batch less.
 MAX_BATCH_VALUES = 1 << 22
@@ -72,15 +72,8 @@ def run_samples(
             outputs[group[0]:group[-1] + 1] = results
             done = group[-1] + 1
             bar.advance(len(group))
-        alone = batcher.alone if batcher is not None else {}
-        if bar.visible:
-            for index in range(done, len(samples)):
-                outputs[index] = alone.get(index) or run_one(samples[index])
-                bar.advance()
-        elif alone:
-            outputs[done:] = [alone.get(i) or run_one(samples[i]) for i in range(done, len(samples))]
-        else:
-            outputs[done:] = [run_one(sample) for sample in samples[done:]]
+        alone = batcher.alone if batcher is not None else {}  # samples already run alone, to prove batching
+        outputs[done:] = [alone[i] if i in alone else run_one(samples[i]) for i in bar.counting(range(done, len(samples)))]
     return SampleRun(outputs, largest, notes)  # type: ignore[arg-type]
 
 

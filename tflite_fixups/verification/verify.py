@@ -16,7 +16,7 @@ from ..models.pinning import ShapePinning
 from ..reports.pinning import PinningCheck, PinningReport
 from ..reports.verification import StageComparison, VerificationReport
 from .._progress import progress
-from .batching import DIFFERENT_IN_BATCHES, LITERT_MAX_BATCH, SampleRun, run_samples
+from .batching import LITERT_MAX_BATCH, SampleRun, run_samples
 from .litert import LiteRTRunner
 from .metrics import compare_outputs
 from .pinning import EQUAL, LONGER, SHORTER, length_category, sample_lengths
@@ -58,11 +58,11 @@ def verify(
         (True, 3.1e-07)
     """
     check_tolerances(atol, rtol)
+    if max_batch is not None and (isinstance(max_batch, bool) or not isinstance(max_batch, int) or max_batch < 1):
+        raise InvalidInputError(f"max_batch must be a positive integer or None, got {max_batch!r}")
     tflite_bytes = _tflite_bytes(tflite_model)
     reference = load_model(model, input_specs)
     samples = collect_samples(reference.input_specs, sample_inputs, num_random=num_random_samples, seed=seed)
-    if max_batch is not None and (not isinstance(max_batch, int) or max_batch < 1):
-        raise InvalidInputError(f"max_batch must be a positive integer or None, got {max_batch!r}")
     return verify_stages([("original", reference)], tflite_bytes, samples, atol=atol, rtol=rtol, max_batch=max_batch)
 
 
@@ -111,7 +111,7 @@ def verify_stages(
             final_tf = outputs
     litert = run_on_litert(runner, feeds.pinned, max_batch=max_batch)
     report.litert_batch_size = litert.batch_size
-    report.notes += [n for n in litert.notes + feeds.notes if DIFFERENT_IN_BATCHES in n]
+    report.notes += feeds.notes + litert.notes
     actual = feeds.cropped(litert.outputs, expected, name_map)
     report.outputs = compare_outputs(expected, actual, atol=atol, rtol=rtol, name_map=name_map)
     report.stages.append(StageComparison("tflite", report.outputs))
@@ -206,15 +206,10 @@ RETRACE_FOR_BATCHES_FROM = 64
 
 
 def _batched_run(model: SignatureModel, count: int):
-    """What runs concatenated samples through ``model`` in TensorFlow, or None where it is not worth it.
-
-    A graph rewritten by a pass is never retraced for a dynamic batch: its
-    rules unroll for static shapes, so the retrace would keep TF's own op and
-    the stage would be measured against itself.
-    """
+    """What runs concatenated samples through ``model`` in TensorFlow, or None where it is not worth it."""
     if all(spec.shape[0] is None for spec in model.input_specs if spec.rank):
         return lambda: model.run
-    if count >= RETRACE_FOR_BATCHES_FROM and model.kind != "graph":
+    if count >= RETRACE_FOR_BATCHES_FROM:
         return lambda: model.with_dynamic_batch().run
     return None
 
