@@ -19,7 +19,10 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(__file__))
 from _common import Figure, interleaved_medians, machine, publish  # noqa: E402
 
-import tflite_fixups as tff  # noqa: E402  (imports TensorFlow quietly)
+import tflite_fixups as tff  # noqa: E402
+from tflite_fixups._quiet import import_tensorflow  # noqa: E402
+
+import_tensorflow()  # TensorFlow's import-time chatter stays out of the report
 from tflite_fixups._quiet import quiet_tensorflow  # noqa: E402
 
 TARGET = 1.2

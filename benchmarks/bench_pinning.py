@@ -27,7 +27,10 @@ sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
 from _common import Figure, interleaved_medians, machine, publish  # noqa: E402
 
-import tflite_fixups as tff  # noqa: E402  (imports TensorFlow quietly)
+import tflite_fixups as tff  # noqa: E402
+from tflite_fixups._quiet import import_tensorflow  # noqa: E402
+
+import_tensorflow()  # TensorFlow's import-time chatter stays out of the report
 import sequence_models as models  # noqa: E402  (the test suite's models, shared on purpose)
 
 PINNED = 50

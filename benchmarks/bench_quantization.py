@@ -22,7 +22,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
 from _common import Figure, machine, publish  # noqa: E402
 
 import digits  # noqa: E402  (the test suite's data and model, shared on purpose)
-from tflite_fixups._quiet import quiet_tensorflow  # noqa: E402  (imports TensorFlow quietly before Keras)
+from tflite_fixups._quiet import import_tensorflow, quiet_tensorflow  # noqa: E402
+
+import_tensorflow()  # quietly, before Keras imports it
 
 WITHIN_POINTS = 1.0
 

@@ -25,7 +25,10 @@ sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
 from _common import Figure, interleaved_medians, machine, publish  # noqa: E402
 
-import tflite_fixups as tff  # noqa: E402  (imports TensorFlow quietly)
+import tflite_fixups as tff  # noqa: E402
+from tflite_fixups._quiet import import_tensorflow  # noqa: E402
+
+import_tensorflow()  # TensorFlow's import-time chatter stays out of the report
 from tflite_fixups._quiet import quiet_tensorflow  # noqa: E402
 from tflite_fixups.verification.verify import run_on_litert  # noqa: E402
 
@@ -49,11 +52,14 @@ def raw_loop(tflite_bytes: bytes, arrays):
 
 
 def verification_litert_side(tflite_bytes: bytes, samples):
-    """What verify_stages does on LiteRT: a runner, the samples, batched where the model allows."""
+    """What verify_stages does on LiteRT: a runner, the samples, batched where the model allows.
+
+    verify_stages gets bytes that were validated once on the way in (bench_validation.py measures
+    that); so does this runner."""
     outcome = {}
 
     def run():
-        runner = tff.LiteRTRunner(tflite_bytes)
+        runner = tff.LiteRTRunner.for_checked_bytes(tflite_bytes)
         outcome["run"] = run_on_litert(runner, samples)
 
     return run, outcome

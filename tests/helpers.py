@@ -88,3 +88,14 @@ def assert_same_weights(before, model):
     assert len(before) == len(after)
     for a, b in zip(before, after):
         np.testing.assert_array_equal(a, b)
+
+
+class ControlFlow(tf.Module):
+    """SPLIT, IF (tf.cond) and WHILE (tf.while_loop): three subgraphs called from the main one."""
+
+    @tf.function(input_signature=[tf.TensorSpec([1, 8], tf.float32)])
+    def f(self, x):
+        a, b = tf.split(x, 2, axis=1)
+        y = tf.cond(tf.reduce_sum(a) > 0, lambda: a * 2.0, lambda: b - 1.0)
+        _, z = tf.while_loop(lambda i, z: i < 3, lambda i, z: (i + 1, tf.tanh(z) + y), (tf.constant(0), y))
+        return {"out": tf.reshape(z, [4, 1])}

@@ -140,12 +140,17 @@ def test_a_refused_resize_raises_clearly_and_leaves_the_runner_usable(K):
     fixed = K.layers.Lambda(lambda t: tf.reshape(t, [1, 14 * 14 * 4]), name="flatten")  # batch 1 written in
     flattening = K.Model(inputs, K.layers.Dense(3, name="out")(fixed(K.layers.Conv2D(4, 3, name="conv")(inputs))))
     samples = list(np.random.default_rng(1).standard_normal((5, 1, 16, 16, 3)).astype(np.float32))
-    result = tff.convert(flattening)  # its RESHAPE is fixed to one example: LiteRT refuses a bigger batch
+    # a dynamic batch declared, but its RESHAPE is fixed to one example: LiteRT refuses a bigger batch
+    result = tff.convert(flattening, input_specs=[(None, 16, 16, 3)])
     runner = tff.LiteRTRunner(result.tflite_model)
     with pytest.raises(tff.InvalidInputError, match=r"could not run the model on inputs of shapes .*\(5, 16, 16, 3\)"):
         runner.run({"image": np.concatenate(samples[:5])})
     # and the runner is not left broken
     np.testing.assert_allclose(runner.run({"image": samples[0]})["out"], flattening(samples[0]).numpy(), atol=1e-5)
+    # a batch axis the model declares fixed is never resized: refused before LiteRT sees it
+    pinned = tff.LiteRTRunner(tff.convert(flattening).tflite_model)
+    with pytest.raises(tff.InvalidInputError, match=r"has shape \(1, 16, 16, 3\), got \(5, 16, 16, 3\)"):
+        pinned.run({"image": np.concatenate(samples[:5])})
 
 
 def test_a_batch_coupled_model_is_caught_and_noted(K):

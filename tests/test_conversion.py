@@ -143,9 +143,9 @@ def test_integer_inputs_reject_fractional_samples(encoder_keras3):
 
 
 def test_bad_tolerances_and_models_raise_clear_errors(mlp):
-    with pytest.raises(tff.InvalidInputError, match="atol must be a non-negative"):
+    with pytest.raises(tff.InvalidInputError, match="atol must be a finite non-negative"):
         tff.convert_and_verify(mlp, atol=-1)
-    with pytest.raises(tff.InvalidInputError, match="rtol must be a non-negative"):
+    with pytest.raises(tff.InvalidInputError, match="rtol must be a finite non-negative"):
         tff.convert_and_verify(mlp, quantization="float16", rtol=float("nan"))
     with pytest.raises(tff.InvalidModelError):
         tff.convert_and_verify("not/a/model.keras")
@@ -244,7 +244,7 @@ def test_verify_accepts_paths_and_rejects_a_foreign_tflite(tmp_path, mlp, K):
         tff.verify(mlp, other)
     with pytest.raises(tff.InvalidInputError, match="expected .tflite bytes"):
         tff.verify(mlp, 123)
-    with pytest.raises(tff.InvalidInputError, match="no .tflite file"):
+    with pytest.raises(tff.ModelFileError, match="no .tflite file"):
         tff.verify(mlp, tmp_path / "missing.tflite")
 
 

@@ -186,3 +186,56 @@ def test_tf_function_with_python_default_arguments():
     assert len(model.input_specs) == 1
     x = np.arange(18, dtype=np.float32).reshape(2, 3, 3)
     np.testing.assert_array_equal(model.run({model.input_names[0]: x})["output_0"], np.diagonal(x, axis1=1, axis2=2))
+
+
+class _FileWriter(tf.Module):
+    """A SavedModel whose serving function writes a file each time it runs."""
+
+    def __init__(self, marker: str):
+        super().__init__()
+        self.marker = marker
+        self.scale = tf.Variable(2.0)
+
+    @tf.function(input_signature=[tf.TensorSpec((1, 3), tf.float32, name="x")])
+    def serve(self, x):
+        tf.io.write_file(self.marker, tf.strings.as_string(x[0, 0]))
+        return {"y": x * self.scale}
+
+
+def test_saved_model_that_reaches_outside_the_model_is_refused_in_safe_mode(tmp_path):
+    marker = tmp_path / "written_by_the_model"
+    module = _FileWriter(str(marker))
+    tf.saved_model.save(module, str(tmp_path / "sm"), signatures={"serving_default": module.serve})
+    with pytest.raises(tff.UnsafeModelError, match=r"WriteFile .*writes files.*safe_mode=False") as info:
+        tff.convert_and_verify(str(tmp_path / "sm"))
+    assert info.value.code_locations and not marker.exists()
+    trusted = tff.load_model(str(tmp_path / "sm"), safe_mode=False)
+    trusted.run({"x": np.ones((1, 3), np.float32)})
+    assert marker.exists()  # the op was real: refusing it was not a false alarm
+
+
+def test_ordinary_saved_models_are_not_refused(tmp_path, mlp, K):
+    """Every SavedModel holds SaveV2/RestoreV2 in its checkpoint functions: those are not the model's own ops."""
+    path = str(tmp_path / "exported")
+    if K is keras:
+        mlp.export(path, verbose=False)
+    else:
+        tf.saved_model.save(mlp, path)
+    assert tff.load_model(path).input_names
+
+
+@pytest.mark.parametrize("config, expected", [
+    ({"class_name": "Lambda", "config": {"name": "f", "function": ["4wEA", None, None], "function_type": "lambda",
+                                         "output_shape": ["4wEA", None, None], "output_shape_type": "lambda"}},
+     ["layer 'f' (Lambda): function", "layer 'f' (Lambda): output_shape"]),
+    ({"class_name": "Functional", "config": {"name": "outer", "layers": [
+        {"class_name": "Functional", "config": {"name": "inner", "layers": [
+            {"class_name": "Lambda", "config": {"name": "g", "function": {"class_name": "__lambda__",
+                                                                           "config": {"code": "4wEA"}}}}]}}]}},
+     ["layer 'outer' (Functional) > layer 'inner' (Functional) > layer 'g' (Lambda): function"]),
+    ({"class_name": "Lambda", "config": {"name": "named", "function": "relu", "function_type": "function"}}, []),
+])
+def test_code_in_a_keras_config_is_found_wherever_it_nests(config, expected):
+    from tflite_fixups.models.files import code_locations
+
+    assert code_locations(config) == expected

@@ -116,7 +116,7 @@ def test_sources_without_a_pinning_are_named():
 def test_the_record_round_trips_through_json():
     record = ShapePinning([InputPinning("seq", "float32", (None, None, 2), (1, 5, 2), "pre", "pre", -1.5, True)])
     assert ShapePinning.from_json(record.to_json()) == record
-    with pytest.raises(tff.InvalidInputError, match="not a tflite_fixups pinning record"):
+    with pytest.raises(tff.InvalidInputError, match="not a valid tflite_fixups pinning record"):
         ShapePinning.from_json('{"inputs": []}')
 
 

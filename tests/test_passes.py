@@ -133,7 +133,7 @@ def test_op_count_changes_read_like_tf2onnx():
 
 
 def test_non_callable_pass_is_rejected():
-    with pytest.raises(TypeError, match="a pass must be a Pass or a callable"):
+    with pytest.raises(tff.InvalidInputError, match="a pass must be a Pass or a callable"):
         tff.Pipeline([42])
 
 

@@ -265,3 +265,21 @@ def test_loops_are_refused_before_tfs_calibrator_crashes_and_unrolled_recurrent_
     assert result.ok and result.verification.pinning.max_pinning_error == 0.0
     dynamic = tff.convert_and_verify(model, passes=[pin], quantization="dynamic", sample_inputs=models.sequences((5,)))
     assert dynamic.ok and "WHILE" in dynamic.ops
+
+
+def test_a_quantized_model_litert_cannot_run_is_reported_per_sample_not_raised():
+    """int16x8 keeps a LayerNorm's SQUARED_DIFFERENCE, which has no int16 kernel: LiteRT fails on every
+    invoke. The per-layer measurement and every sample say so; nothing raises."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((6, 8), name="x")
+    hidden = keras.layers.LayerNormalization(name="norm")(keras.layers.Dense(8, name="up")(inputs))
+    model = keras.Model(inputs, keras.layers.Dense(4, name="out")(hidden))
+    data = np.random.default_rng(0).uniform(-2, 2, (120, 6, 8)).astype(np.float32)
+    result = tff.convert_and_verify(model, quantization="int16x8", representative_data=data, sample_inputs=data[:3])
+    assert not result.ok and result.quantization.layers == []
+    assert any("per-layer error could not be measured" in w and "SQUARED_DIFFERENCE" in w for w in result.warnings)
+    failures = result.verification.sample_failures
+    assert [(f.index, f.stage) for f in failures] == [(0, "tflite"), (1, "tflite"), (2, "tflite")]
+    assert "SquaredDifference only supports" in failures[0].message and ". Node number" in failures[0].message

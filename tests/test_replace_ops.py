@@ -7,7 +7,7 @@ import tensorflow as tf
 
 import helpers
 import tflite_fixups as tff
-from tflite_fixups.graph.surgery import RuleError
+from tflite_fixups.errors import RuleError
 from tflite_fixups.passes.base import count_ops
 from tflite_fixups.rewrites import RuleRegistry, rewrite_rule
 
@@ -101,7 +101,7 @@ def test_only_exclude_and_unknown_op_types():
     assert [r.kind for r in no_erf.report.replacements] == ["Sinh"]
     with pytest.raises(tff.InvalidInputError, match="no rewrite rule for op type"):
         REPLACE(only=["NotAnOp"])
-    with pytest.raises(tff.InvalidInputError, match="expected Rule objects"):
+    with pytest.raises(tff.InvalidInputError, match=r"rules\[0\]: expected a Rule"):
         REPLACE(rules=["erf"])
 
 

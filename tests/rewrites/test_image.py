@@ -86,19 +86,21 @@ def random_image(shape, seed=0, low=0.0, high=1.0):
     return np.random.default_rng(seed).uniform(low, high, shape).astype(np.float32)
 
 
-def test_resize_bicubic_and_area_match_tf_for_every_mode_and_size():
-    def resizes(x):
-        outputs = {}
-        for out_h, out_w in OUTPUT_SIZES:
-            for align, half in [(False, False), (True, False), (False, True)]:
-                outputs[f"bicubic_{out_h}x{out_w}_{align}_{half}"] = tf.raw_ops.ResizeBicubic(
-                    images=x, size=[out_h, out_w], align_corners=align, half_pixel_centers=half)
-            for align in (False, True):
-                outputs[f"area_{out_h}x{out_w}_{align}"] = tf.raw_ops.ResizeArea(
-                    images=x, size=[out_h, out_w], align_corners=align)
-        return outputs
+def bicubic_and_area_resizes(x):
+    """ResizeBicubic in every mode and ResizeArea both ways, to every size of OUTPUT_SIZES (5 ops per size)."""
+    outputs = {}
+    for out_h, out_w in OUTPUT_SIZES:
+        for align, half in [(False, False), (True, False), (False, True)]:
+            outputs[f"bicubic_{out_h}x{out_w}_{align}_{half}"] = tf.raw_ops.ResizeBicubic(
+                images=x, size=[out_h, out_w], align_corners=align, half_pixel_centers=half)
+        for align in (False, True):
+            outputs[f"area_{out_h}x{out_w}_{align}"] = tf.raw_ops.ResizeArea(
+                images=x, size=[out_h, out_w], align_corners=align)
+    return outputs
 
-    original, result = rewrite(resizes, [tf.TensorSpec(SWEEP_IMAGE, tf.float32)])
+
+def test_resize_bicubic_and_area_match_tf_for_every_mode_and_size():
+    original, result = rewrite(bicubic_and_area_resizes, [tf.TensorSpec(SWEEP_IMAGE, tf.float32)])
     assert len(result.report.replacements) == 5 * len(OUTPUT_SIZES)
     assert max_difference(original, result.model, [random_image(SWEEP_IMAGE)]) <= 1e-6
 
@@ -211,3 +213,78 @@ def test_colour_adjustments_match_tf(colours, factor, delta):
     assert max_difference(*colour_models("saturation"), [colours, np.float32(factor)]) <= 1e-6
     assert max_difference(*colour_models("hue"), [colours, np.float32(delta)]) <= 1e-6
     assert max_difference(*colour_models("contrast"), [colours, np.float32(factor)]) <= 1e-5
+
+
+# --- non-finite pixels: spread only where TF's taps spread them ------------------------------------
+
+
+def nonfinite_image(shape, seed=3):
+    """A random [0, 1] image with NaN, +inf and -inf pixels inside, on the edges and in the corners."""
+    image = random_image(shape, seed)
+    b, h, w, c = shape
+    for (y, x, channel), value in zip([(h // 2, w // 3, 0), (0, 0, 1), (h - 1, w - 1, 2), (1, w - 1, 0),
+                                       (h - 1, 0, 1), (h // 3, 2 * w // 3, 2)],
+                                      [np.nan, np.inf, -np.inf, np.nan, -np.inf, np.inf]):
+        image[b - 1, y, x, channel % c] = value
+    image[0, h // 2, w // 2, 0] = np.nan
+    return image
+
+
+def test_nonfinite_pixels_spread_like_tf_in_every_resampling_mode():
+    """One NaN pixel used to fill its whole channel (dense weight matrices: 0 * NaN = NaN everywhere);
+    now every resampling rule sums only TF's taps, so NaN and +-inf land exactly where TF puts them."""
+    transforms = [((13 / 6, 17 / 9), (0.0, 0.0)), ((3 / 6, 4 / 9), (0.0, 0.0)), ((1.3, 0.55), (0.8, -1.7)),
+                  ((1.0, 0.5), (7.0, -6.0))]  # the last samples partly outside the image (TF's empty spans)
+
+    def resamplings(x):
+        outputs = bicubic_and_area_resizes(x)
+        for kernel in KERNELS:
+            for antialias in (False, True):
+                for index, (scale, translation) in enumerate(transforms):
+                    size = [max(1, round(6 * scale[0])), max(1, round(9 * scale[1]))]
+                    outputs[f"{kernel}_{antialias}_{index}"] = tf.raw_ops.ScaleAndTranslate(
+                        images=x, size=size, scale=scale, translation=translation, kernel_type=kernel,
+                        antialias=antialias)
+        return outputs
+
+    original, result = rewrite(resamplings, [tf.TensorSpec(SWEEP_IMAGE, tf.float32)])
+    assert len(result.report.replacements) == 5 * len(OUTPUT_SIZES) + len(KERNELS) * 2 * len(transforms)
+    image = nonfinite_image(SWEEP_IMAGE)
+    feed = dict(zip(original.input_names, [image]))
+    want, got = original.run(feed), result.model.run(feed)
+    for name, expected in want.items():
+        actual = got[name]
+        np.testing.assert_array_equal(np.isnan(actual), np.isnan(expected), err_msg=name)
+        np.testing.assert_array_equal(np.isposinf(actual), np.isposinf(expected), err_msg=name)
+        np.testing.assert_array_equal(np.isneginf(actual), np.isneginf(expected), err_msg=name)
+        finite = np.isfinite(expected)
+        assert np.abs(actual[finite] - expected[finite]).max(initial=0.0) <= 1e-6, name
+    assert any(np.isnan(v).any() and not np.isnan(v).all() for v in want.values())  # the test exercises spreading
+
+
+def test_gather_forms_agree_and_the_tap_limit_declines(monkeypatch):
+    """Few taps are gathered one at a time, many at once within a budget, else one at a time again up to a
+    tap limit: each form spreads NaN/inf like TF; beyond the limit the node is left to TF with a warning."""
+    from tflite_fixups.rewrites.image import resampling
+
+    def resizes(x):
+        return {"area": tf.image.resize(x, (3, 2), method="area"),  # 12 and 5 taps per output
+                "bicubic": tf.image.resize(x, (4, 4), method="bicubic")}
+
+    shape = (1, 36, 9, 2)
+    image = nonfinite_image(shape)
+    for few, budget in [(16, 1 << 24), (0, 1 << 24), (0, 0)]:
+        monkeypatch.setattr(resampling, "_FEW_TAPS", few)
+        monkeypatch.setattr(resampling, "_GATHER_BUDGET", budget)
+        original, result = rewrite(resizes, [tf.TensorSpec(shape, tf.float32)])
+        assert len(result.report.replacements) == 2
+        feed = dict(zip(original.input_names, [image]))
+        want, got = original.run(feed), result.model.run(feed)
+        for name in want:
+            np.testing.assert_array_equal(np.isnan(got[name]), np.isnan(want[name]))
+            np.testing.assert_array_equal(np.isinf(got[name]), np.isinf(want[name]))
+        assert max_difference(original, result.model, [image]) <= 1e-6
+    monkeypatch.setattr(resampling, "_MAX_LOOP_TAPS", 8)
+    _, result = rewrite(resizes, [tf.TensorSpec(shape, tf.float32)])
+    assert [r.kind for r in result.report.replacements] == ["ResizeBicubic"]
+    assert any("ResizeArea" in w and "12 taps" in w for w in result.report.warnings), result.report.warnings

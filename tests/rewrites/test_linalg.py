@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 import helpers
 import tflite_fixups as tff
-from case_runner import graph_op_types, tflite_op_types
+from case_runner import built, graph_op_types, tflite_op_types
 from tflite_fixups.conversion.converter import convert_signature_model
 from tflite_fixups.rewrites.linalg._common import MAX_UNROLLED_SIZE
 from tflite_fixups.rewrites.linalg.elimination import _conditioned, _spd, _triangular_system
@@ -222,3 +222,89 @@ def test_expm_converts_after_the_pass_and_logm_is_left_alone():
     assert report.changed and not report.warnings
     assert not any(op.startswith("Flex") for op in tflite_op_types(convert_signature_model(rewritten)))
     assert "MatrixLogarithm" not in tff.rewrites.DEFAULT_REGISTRY
+
+
+# --- singular and nearly singular systems: NaN, never finite garbage ------------------------------
+
+
+def _singular_6x6(rng):
+    """Exactly singular float32 6 x 6 matrices: zero, a zero column, a repeated row, integer rank 5
+    (the last row a combination of the others, rows shuffled), rank 2, and rank 5 scaled by 1e-20 / 1e20."""
+    integer = rng.integers(-9, 10, (6, 6)).astype(np.float64)
+    integer[5] = 2 * integer[0] - 3 * integer[1] + integer[4]
+    zero_column = rng.normal(size=(6, 6))
+    zero_column[:, 2] = 0.0
+    repeated = rng.normal(size=(6, 6))
+    repeated[4] = repeated[1]
+    scaled = integer[rng.permutation(6)] * np.array([1e-20, 1.0, 1e20, 1.0, 3.0, 1e-3])[:, None]
+    return np.stack([np.zeros((6, 6)), zero_column, repeated, integer[rng.permutation(6)],
+                     rng.integers(-3, 4, (6, 2)) @ rng.integers(-3, 4, (2, 6)), scaled]).astype(np.float32)
+
+
+@pytest.mark.parametrize("name", ["linalg_inverse_3x6x6", "linalg_solve_adjoint_6x6_rhs1"])
+def test_singular_matrices_give_nan_in_tf_and_on_litert(name):
+    """TF raises on a singular matrix; the rules cannot, so the whole inverse/solution is NaN (it was
+    finite garbage, e.g. entries of 1e6-1e7, when elimination met a rounding-noise pivot)."""
+    case = built(name)
+    rng = np.random.default_rng(8)
+    singular = _singular_6x6(rng)
+    good = _conditioned(rng, (6, 6))
+    for index, matrix in enumerate(singular):
+        if case.case.op_type == "MatrixInverse":
+            inputs = [np.stack([good, matrix, good])]
+        else:
+            inputs = [matrix, rng.normal(size=(6, 1)).astype(np.float32)]
+        feed = case.feed(inputs)
+        for where, outputs in (("TF", case.rewritten.run(feed)), ("LiteRT", case.runner.run(feed))):
+            (result,) = outputs.values()
+            if case.case.op_type == "MatrixInverse":
+                assert np.isnan(result[1]).all(), (where, index, result[1])
+                np.testing.assert_allclose(result[0], np.linalg.inv(good.astype(np.float64)), atol=1e-5)
+            else:
+                assert np.isnan(result).all(), (where, index, result)
+
+
+def test_singular_in_exact_arithmetic_but_not_in_float32_elimination():
+    """[[1, 2, 3], [4, 5, 6], [7, 8, 9]] meets a rounding-noise pivot, not 0: the inverse used to
+    be finite garbage of 1.4e6 to 5.6e6; a consistent right-hand side used to give one arbitrary solution."""
+    a = np.arange(1, 10, dtype=np.float32).reshape(3, 3)
+    original, rewritten, _ = rewrite(tf.linalg.inv, tf.TensorSpec((3, 3), tf.float32))
+    feed = dict(zip(original.input_names, [a]))
+    with pytest.raises(tff.InvalidInputError, match="not invertible"):
+        original.run(feed)
+    assert np.isnan(rewritten.run(feed)["output_0"]).all()
+    original, rewritten, _ = rewrite(tf.linalg.solve, tf.TensorSpec((3, 3), tf.float32),
+                                     tf.TensorSpec((3, 1), tf.float32))
+    assert np.isnan(rewritten.run(dict(zip(original.input_names, [a, np.ones((3, 1), np.float32)])))["output_0"]).all()
+
+
+@pytest.mark.parametrize("condition", [1e3, 1e5])
+def test_nearly_singular_matrices_are_still_inverted(condition):
+    """cond(A) up to 1e5 (n = 6) is far from the NaN threshold (estimate >= 2^23): the inverse stays within
+    n cond(A) eps of the float64 one, relative to max|A^-1|, in TF and on LiteRT."""
+    case = built("linalg_inverse_3x6x6")
+    a = _conditioned(np.random.default_rng(9), (3, 6, 6), condition)
+    exact = np.linalg.inv(a.astype(np.float64))
+    feed = case.feed([a])
+    for outputs in (case.rewritten.run(feed), case.runner.run(feed)):
+        (inverse,) = outputs.values()
+        error = np.abs(inverse - exact).max(axis=(1, 2)) / np.abs(exact).max(axis=(1, 2))
+        assert np.all(error <= 6 * condition * 2.0 ** -24), error
+
+
+def test_determinant_and_lu_of_singular_matrices_are_tfs_and_a_valid_factorization():
+    """Not silently wrong, so left as they are: a singular matrix's determinant is 0 or the same
+    rounding-noise value as TF's (<= n eps prod |row| unless rows are scaled apart); Lu still factors
+    A[p] = L U to n eps."""
+    singular = _singular_6x6(np.random.default_rng(10))
+    (want_det,), (det,) = rewritten_outputs(tf.linalg.det, singular)
+    np.testing.assert_allclose(det, want_det, rtol=1e-4, atol=0.0)
+    rows = np.prod(np.linalg.norm(singular.astype(np.float64), axis=2), axis=1)
+    assert np.all(np.abs(det[:5]) <= 6 * 2.0 ** -24 * rows[:5])  # the last one has rows scaled by 1e-20..1e20
+    _, rewritten, _ = rewrite(tf.linalg.lu, tf.TensorSpec(singular.shape, tf.float32))
+    outputs = rewritten.run({rewritten.input_names[0]: singular})
+    lu, perm = outputs["output_0"].astype(np.float64), outputs["output_1"]
+    lower = np.tril(lu, -1) + np.eye(6)
+    residual = lower @ np.triu(lu) - np.take_along_axis(singular.astype(np.float64), perm[:, :, None], axis=1)
+    assert np.isfinite(lu).all()
+    assert np.all(np.abs(residual).max(axis=(1, 2)) <= 6 * 2.0 ** -24 * np.abs(singular).max(axis=(1, 2)) * 4)

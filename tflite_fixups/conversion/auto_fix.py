@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable, List, Optional, Tuple
+import inspect
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
-from ..errors import ConversionError
+from .._api import public_api
+from ..errors import ConversionError, InvalidInputError
 from ..models import keras_compat
-from ..models.loading import load_model
+from ..models.loading import in_memory, load_model
 from ..models.specs import InputSpecsArg, resolve_input_specs
 from ..passes.base import Pass
 from ..passes.replace_ops import replace_unsupported_ops
 from ..passes.shapes import pin_input_shapes
+from ..quantization.options import quantization_options
+from ..verification.samples import check_sample_count
+from ..verification.verify import DEFAULT_NUM_RANDOM_SAMPLES, check_tolerances
 from ..reports.result import ConversionResult
 from ..rewrites.registry import PASS_NAME as REPLACE_PASS
 from .converter import convert_and_verify
 from .diagnose import diagnose
 
 
+@public_api
 def auto_fix(
     model: Any,
     *,
@@ -48,8 +54,10 @@ def auto_fix(
         >>> [report.name for report in result.passes]                                        # doctest: +SKIP
         ['pin_input_shapes', 'replace_unsupported_ops']
     """
+    _check_options(quantization, representative_data, options)  # before diagnose converts anything
     chosen: List[Tuple[Pass, str]] = []
     loaded = load_model(model)  # traced once for both questions below
+    model = in_memory(model, loaded)
     pinning = _pin_pass(model, loaded, input_specs)
     if pinning is not None:
         chosen.append(pinning)
@@ -72,6 +80,26 @@ def auto_fix(
     for report, (_, why) in zip(result.passes, chosen):
         report.notes.insert(0, f"auto_fix chose it: {why}")
     return result
+
+
+def _check_options(quantization: Optional[str], representative_data: Any, options: Dict[str, Any]) -> None:
+    """The options convert_and_verify will get, checked now, so a typo costs no diagnosis."""
+    allowed = set(inspect.signature(convert_and_verify).parameters) - {
+        "model", "passes", "input_specs", "sample_inputs", "quantization", "representative_data"}
+    unknown = sorted(set(options) - allowed)
+    if unknown:
+        raise InvalidInputError(f"auto_fix got unknown option(s) {unknown}; it takes {sorted(allowed)}")
+    quantization_options(
+        quantization, int8_io=options.get("int8_io", False), keep_float=options.get("keep_float", ()),
+        require_full_int8=options.get("require_full_int8", False),
+        has_representative_data=representative_data is not None,
+    )
+    if options.get("atol") is not None or options.get("rtol") is not None:
+        check_tolerances(options.get("atol") or 0.0, options.get("rtol") or 0.0)
+    check_sample_count(options.get("num_random_samples", DEFAULT_NUM_RANDOM_SAMPLES), "num_random_samples")
+    seed = options.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise InvalidInputError(f"seed must be a non-negative integer, got {seed!r}")
 
 
 def _pin_pass(model: Any, loaded: Any, input_specs: InputSpecsArg) -> Optional[Tuple[Pass, str]]:

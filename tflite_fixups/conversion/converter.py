@@ -7,12 +7,13 @@ import warnings
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, List, Optional, Sequence, Tuple
 
+from .._api import public_api
 from .._quiet import import_tensorflow, quiet_tensorflow
-from ..models.loading import load_model
+from ..models.loading import in_memory, load_model
 from ..models.signature_model import SignatureModel
 from ..models.specs import InputSpecsArg
-from ..passes.base import PassLike
-from ..passes.pipeline import PipelineRun, Stage, pipeline_stages
+from ..passes.base import PassLike, as_pass_list
+from ..passes.pipeline import Pipeline, PipelineRun, Stage, pipeline_stages
 from ..reports.result import ConversionResult
 from ..models.pinning import ShapePinning
 from ..quantization.options import QuantizationOptions, quantization_options
@@ -27,7 +28,7 @@ from ..verification.verify import (
     verify_stages,
 )
 from .errors import conversion_error
-from .flatbuffer import flex_ops, op_counts
+from .flatbuffer import flex_ops, op_counts, read_tflite
 from .metadata import embed_pinning
 
 tf = import_tensorflow()
@@ -42,6 +43,7 @@ class _VerifyOptions:
     seed: int
 
 
+@public_api
 def convert_and_verify(
     model: Any,
     passes: Sequence[PassLike] = (),
@@ -122,6 +124,7 @@ def convert_and_verify(
     )
 
 
+@public_api
 def convert(
     model: Any,
     passes: Sequence[PassLike] = (),
@@ -154,7 +157,9 @@ def _convert(
     model, passes, *, input_specs, quantization: Optional[QuantizationOptions], representative_data,
     allow_select_tf_ops, verification: Optional[_VerifyOptions],
 ) -> ConversionResult:
+    passes = passes if isinstance(passes, Pipeline) else as_pass_list(passes)  # bad passes fail before any work
     original = load_model(model, input_specs)
+    model = in_memory(model, original)  # a file is loaded once; passes work on what was loaded from it
     samples = None
     if verification is not None:  # bad samples fail here, before any pass or conversion runs
         sample_specs = original.pinning.reference_specs if original.pinning else original.input_specs
@@ -196,14 +201,22 @@ def _convert(
     if samples is None:
         result.warnings.append("not verified: use convert_and_verify() or tff.verify() to compare with the original")
         return result
+    read_tflite(tflite_bytes, what="the converted model")  # LiteRT runs it next: checked like any other file
     result.verification = verify_stages(
         stages, tflite_bytes, samples, atol=verification.atol, rtol=verification.rtol, counts=counts, pinning=pinning
     )
     if samples.source == "random":
         result.warnings.extend(samples.notes)
+    result.warnings.extend(samples.warnings)
+    failures = result.verification.sample_failures
     if result.verification.skipped:
         result.warnings.append(result.verification.skipped)
-    elif not result.verification.ok:
+    elif failures:
+        result.warnings.append(
+            f"{len(failures)} sample run(s) failed and were not compared ({failures[0]}); see "
+            "result.verification.sample_failures"
+        )
+    if not result.verification.skipped and result.verification.diverging_outputs:
         result.warnings.append(f"outputs diverge from the original: {result.verification.diverging_outputs}")
         pinning_report = result.verification.pinning
         if pinning_report is not None and (pinning_report.max_pinning_error or 0) > verification.atol:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, List
 
+from .._api import public_api
 from ..errors import ConversionError
 from ..models.loading import load_model
 from ..models.specs import InputSpecsArg
@@ -12,6 +13,7 @@ from .converter import convert_signature_model
 from .hints import SHAPE_PASS
 
 
+@public_api
 def diagnose(model: Any, input_specs: InputSpecsArg = None) -> Diagnosis:
     """List what keeps ``model`` from converting with builtin TFLite ops, and what fixes it.
 

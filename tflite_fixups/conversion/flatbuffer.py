@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from collections import Counter
-from typing import Dict, List
+from typing import Any, Dict, List, Optional
 
 from .._quiet import import_tensorflow
+from ..errors import InvalidInputError, ModelFileError
+from .tflite_validation import validate_tflite
 
 import_tensorflow()
 from tensorflow.lite.python import schema_py_generated as schema  # noqa: E402  (generated flatbuffer reader)
@@ -15,6 +18,68 @@ _BUILTIN_NAMES = {
 }
 _CUSTOM = schema.BuiltinOperator.CUSTOM
 FLEX_PREFIX = "Flex"
+
+
+def read_tflite(source: Any, *, what: str = "tflite_model") -> bytes:
+    """The bytes of a .tflite model given as bytes, a path or a ``ConversionResult``, checked before use.
+
+    Every reader of .tflite data in the library comes through here, so a
+    corrupt, truncated or random file is refused with a :class:`ModelFileError`
+    that says what is wrong, before TF's flatbuffer reader or LiteRT sees it,
+    and a model one of whose tensors alone needs more memory than is free with
+    an :class:`InvalidInputError`.
+
+    Raises:
+        InvalidInputError: ``source`` is not bytes, a path or a ConversionResult, or a tensor of the
+            model cannot fit in the memory free.
+        ModelFileError: no such file, or the data is not a well-formed .tflite model.
+
+    Example:
+        >>> data = read_tflite("model.tflite")   # doctest: +SKIP
+    """
+    path = None
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+    elif isinstance(source, (str, os.PathLike)):
+        path = os.fspath(source)
+        if not os.path.isfile(path):
+            raise ModelFileError(f"{what}: no .tflite file at '{path}'", path=path)
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read()
+        except OSError as error:
+            raise ModelFileError(f"{what}: could not read '{path}': {error}", path=path) from error
+    elif isinstance(getattr(source, "tflite_model", None), (bytes, bytearray)):
+        data = bytes(source.tflite_model)
+    else:
+        raise InvalidInputError(
+            f"{what}: expected .tflite bytes, a path to a .tflite file or a ConversionResult, "
+            f"got {type(source).__name__}"
+        )
+    source_text = f"'{path}'" if path else f"{what} (bytes)"
+    largest = validate_tflite(data, source=source_text, path=path)
+    free = available_memory()
+    if free is not None and largest.bytes > free:
+        raise InvalidInputError(
+            f"{source_text}: {largest.text} alone needs {largest.bytes / 2 ** 30:,.1f} GiB, more than the "
+            f"{free / 2 ** 30:,.1f} GiB of memory free here (LiteRT would exhaust it); pin the shapes smaller"
+        )
+    return data
+
+
+def available_memory() -> Optional[int]:
+    """Bytes of memory free for a new allocation (Linux's MemAvailable), or None where it cannot be told."""
+    try:
+        with open("/proc/meminfo") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
 
 
 def op_counts(tflite_model: bytes) -> Dict[str, int]:
@@ -44,4 +109,3 @@ def op_counts(tflite_model: bytes) -> Dict[str, int]:
 def flex_ops(counts: Dict[str, int]) -> List[str]:
     """TF op names that run through Select-TF (Flex) in a model with these op counts."""
     return sorted(name[len(FLEX_PREFIX):] for name in counts if name.startswith(FLEX_PREFIX))
-

@@ -8,8 +8,10 @@ from typing import Any, Optional
 import flatbuffers
 import numpy as np
 
+from .._api import public_api
 from .._quiet import import_tensorflow
-from ..errors import InvalidInputError
+from ..errors import InvalidInputError, ModelFileError
+from .flatbuffer import read_tflite
 from ..models.pinning import METADATA_NAME, ShapePinning
 
 import_tensorflow()
@@ -39,38 +41,33 @@ def embed_pinning(tflite_model: bytes, pinning: ShapePinning) -> bytes:
     return bytes(builder.Output())
 
 
+@public_api
 def read_pinning(tflite_model: Any) -> Optional[ShapePinning]:
-    """The shape pinning recorded in a .tflite file (path or bytes), or None when it has none.
+    """The shape pinning recorded in a .tflite file (path, bytes or ConversionResult), or None when it has none.
+
+    Raises:
+        ModelFileError: the file is missing, not a well-formed .tflite model, or its pinning record is damaged.
+        InvalidInputError: ``tflite_model`` is not bytes, a path or a ConversionResult.
 
     Example:
         >>> tff.read_pinning("lstm.tflite").inputs[0].pinned_shape   # doctest: +SKIP
         (1, 50, 32)
     """
-    data = _read_bytes(tflite_model)
+    data = read_tflite(tflite_model)
     model = schema.Model.GetRootAs(data, 0)
     for i in range(model.MetadataLength()):
         entry = model.Metadata(i)
         if _name(entry) == METADATA_NAME:
-            buffer = model.Buffers(entry.Buffer())
-            return ShapePinning.from_json(buffer.DataAsNumpy().tobytes())
+            record = model.Buffers(entry.Buffer()).DataAsNumpy().tobytes()  # validated: the buffer holds data
+            try:
+                return ShapePinning.from_json(record)
+            except InvalidInputError as error:
+                path = os.fspath(tflite_model) if isinstance(tflite_model, (str, os.PathLike)) else None
+                raise ModelFileError(f"the .tflite model's '{METADATA_NAME}' metadata is damaged: {error}",
+                                     path=path) from error
     return None
 
 
 def _name(entry) -> str:
     name = entry.name if hasattr(entry, "name") else entry.Name()
     return name.decode() if isinstance(name, bytes) else str(name)
-
-
-def _read_bytes(tflite_model: Any) -> bytes:
-    if isinstance(tflite_model, (bytes, bytearray, memoryview)):
-        data = bytes(tflite_model)
-    elif isinstance(tflite_model, (str, os.PathLike)):
-        if not os.path.isfile(tflite_model):
-            raise InvalidInputError(f"no .tflite file at '{os.fspath(tflite_model)}'")
-        with open(tflite_model, "rb") as handle:
-            data = handle.read()
-    else:
-        raise InvalidInputError(f"expected .tflite bytes or a path, got {type(tflite_model).__name__}")
-    if len(data) < 8 or data[4:8] != _FILE_IDENTIFIER:
-        raise InvalidInputError("not a .tflite flatbuffer (missing the TFL3 identifier)")
-    return data

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from .._quiet import import_tensorflow, quiet_tensorflow
-from ..errors import InvalidInputError, TfliteFixupsError
+from ..errors import InvalidInputError, RuleError, TfliteFixupsError
 from ..models.signature_model import SignatureModel
 from ..passes.base import count_ops
 from ..rewrites.registry import ComplexParts, NodeView, Rule, RuleDeclined
@@ -34,10 +34,6 @@ _INPUT_PREFIX = "tff_input_"
 _OUTPUTS = "tff_outputs"
 _PARTS = "tff_complex_parts"
 _fresh = itertools.count()  # rewritten functions get new names: the old ones live on in TF's eager context
-
-
-class RuleError(TfliteFixupsError):
-    """A rewrite rule returned something that cannot replace the node (a bug in the rule)."""
 
 
 @dataclass
@@ -196,7 +192,12 @@ def _replacement(node, view: NodeView, rule: Rule, parts: Dict[str, Tuple[str, s
         arguments = [_rule_argument(i, dtype, shape, rule, lowered)
                      for i, (dtype, shape, lowered) in enumerate(zip(view.input_dtypes, view.input_shapes,
                                                                      view.lowered_inputs))]
-        outputs = rule.function(view, *arguments)
+        try:
+            outputs = rule.function(view, *arguments)
+        except (RuleDeclined, TfliteFixupsError):
+            raise
+        except Exception as error:
+            raise _rule_error(rule, view, f"raised {type(error).__name__}: {error}") from error
         outputs, lowered_outputs = _check_outputs(outputs, view, rule)
         tf.raw_ops.IdentityN(input=outputs, name=_OUTPUTS)
         if lowered_outputs:
@@ -255,28 +256,36 @@ def _rule_argument(index: int, dtype, shape, rule: Rule, lowered: bool):
     return ComplexParts(tf.math.real(whole), tf.math.imag(whole))  # REAL/IMAG are builtins
 
 
+def _rule_error(rule: Rule, view: NodeView, what: str) -> RuleError:
+    return RuleError(
+        f"rewrite rule '{rule.name}' for {view.op_type} {what} on node '{view.where()}'; fix the rule, or leave the "
+        f"op alone with replace_unsupported_ops(exclude=['{view.op_type}'])",
+        rule=rule.name, op_type=view.op_type, node=view.name,
+    )
+
+
 def _check_outputs(outputs, view: NodeView, rule: Rule):
     """The outputs as tensors (lowered complex ones re-assembled) and the lowered (index, parts) pairs."""
     if not isinstance(outputs, (list, tuple)):
         outputs = [outputs]
     if len(outputs) != len(view.output_dtypes):
-        raise RuleError(
-            f"rule '{rule.name}' returned {len(outputs)} outputs for {view.op_type} '{view.name}', "
-            f"which has {len(view.output_dtypes)}"
-        )
+        raise _rule_error(rule, view, f"returned {len(outputs)} outputs where the node has {len(view.output_dtypes)}")
     tensors, lowered = [], []
     for i, (value, dtype, shape) in enumerate(zip(outputs, view.output_dtypes, view.output_shapes)):
         if isinstance(value, ComplexParts):
             if not dtype.is_complex:
-                raise RuleError(f"rule '{rule.name}' returned ComplexParts for real output {i}")
+                raise _rule_error(rule, view, f"returned ComplexParts for real output {i}")
             pair = (tf.convert_to_tensor(value.real, dtype.real_dtype), tf.convert_to_tensor(value.imag, dtype.real_dtype))
             lowered.append((i, pair))
             value = tf.complex(*pair)  # dead once every consumer takes the parts; the converter drops it
-        tensor = tf.convert_to_tensor(value)
+        try:
+            tensor = tf.convert_to_tensor(value)
+        except (TypeError, ValueError) as error:
+            raise _rule_error(rule, view, f"returned a {type(value).__name__} for output {i}, not a tensor") from error
         if tensor.dtype != dtype:
-            raise RuleError(f"rule '{rule.name}' returned {tensor.dtype.name} for output {i}, expected {dtype.name}")
+            raise _rule_error(rule, view, f"returned {tensor.dtype.name} for output {i}, expected {dtype.name}")
         if shape is not None and not tensor.shape.is_compatible_with(shape):
-            raise RuleError(f"rule '{rule.name}' returned shape {tensor.shape} for output {i}, expected {shape}")
+            raise _rule_error(rule, view, f"returned shape {tensor.shape} for output {i}, expected {shape}")
         tensors.append(tensor)
     return tensors, lowered
 

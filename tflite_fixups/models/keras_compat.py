@@ -8,6 +8,7 @@ from typing import Any, Optional
 
 KERAS3 = "keras3"
 TF_KERAS = "tf_keras"
+KERAS_KINDS = (KERAS3, TF_KERAS)
 
 
 def keras_flavour(obj: Any) -> Optional[str]:

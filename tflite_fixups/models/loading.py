@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import os
-import zipfile
-from typing import Any, List, Optional, Sequence
+from typing import Any, List, Mapping, Optional, Sequence
 
+from .._api import public_api
 from .._quiet import import_tensorflow, quiet_tensorflow
-from ..errors import InvalidInputError, InvalidModelError
+from ..errors import InvalidInputError, InvalidModelError, ModelFileError, describe_error
 from . import keras_compat
+from .files import SAVED_MODEL, inspect_model_file
+from .keras_files import load_keras_file
 from .signature_model import SignatureModel, as_output_dict
 from .pinning import pinning_of
 from .specs import InputSpec, InputSpecsArg, dtype_name, resolve_input_specs, specs_from_request
@@ -22,19 +23,26 @@ ACCEPTED = (
 )
 
 
+@public_api
 def load_model(
     model: Any,
     input_specs: InputSpecsArg = None,
     *,
     safe_mode: bool = True,
     signature_key: Optional[str] = None,
+    custom_objects: Optional[Mapping[str, Any]] = None,
 ) -> SignatureModel:
     """Normalise any supported model into a :class:`SignatureModel`.
 
     Args:
         model: see ``ACCEPTED``. Paths to ``.keras``/``.h5`` files load with
-            Keras safe mode on unless ``safe_mode=False`` (which allows
-            arbitrary code in Lambda layers: only for files you trust).
+            safe mode on: a file that carries Python code (a ``Lambda`` layer's
+            bytecode) is refused with :class:`UnsafeModelError` before anything
+            loads, in every format and both Kerases. ``safe_mode=False`` runs
+            that code (only for files you trust); Lambda code then sees ``tf``,
+            ``keras``, ``ops``, ``np`` and ``custom_objects`` as globals.
+        custom_objects: classes and functions a Keras file refers to by name
+            (custom layers, activations), as for ``keras.models.load_model``.
         input_specs: pin the signature: one shape/``tf.TensorSpec`` for a
             single input, a list in input order, or a dict by input name.
             Without it a ``None`` batch axis becomes 1 and other ``None``
@@ -45,14 +53,38 @@ def load_model(
     Example:
         >>> sm = tff.load_model(keras_model, input_specs=(1, 96, 96, 3))  # doctest: +SKIP
     """
+    if not isinstance(safe_mode, bool):
+        raise InvalidInputError(f"safe_mode must be True or False, got {safe_mode!r}")
+    if custom_objects is not None and not isinstance(custom_objects, Mapping):
+        raise InvalidInputError(
+            f"custom_objects must be a dict of names to classes or functions, got {type(custom_objects).__name__}"
+        )
     with quiet_tensorflow():
-        loaded = _load(model, input_specs, safe_mode=safe_mode, signature_key=signature_key)
+        loaded = _load(model, input_specs, safe_mode=safe_mode, signature_key=signature_key,
+                       custom_objects=custom_objects)
     if loaded.pinning is None and loaded is not model:
         loaded.pinning = pinning_of(model)
     return loaded
 
 
-def _load(model, input_specs, *, safe_mode, signature_key) -> SignatureModel:
+def looks_like_model(candidate: Any) -> bool:
+    """Whether ``candidate`` is of a kind :func:`load_model` takes (without loading or tracing it)."""
+    return (
+        isinstance(candidate, (SignatureModel, str, os.PathLike, tf.types.experimental.ConcreteFunction,
+                               tf.types.experimental.PolymorphicFunction))
+        or keras_compat.keras_flavour(candidate) is not None
+        or hasattr(getattr(candidate, "signatures", None), "keys")
+    )
+
+
+def in_memory(model: Any, loaded: SignatureModel) -> Any:
+    """What passes should work on when ``model`` was a path: the Keras model loaded from it, else ``loaded``."""
+    if isinstance(model, (str, os.PathLike)):
+        return loaded.source if loaded.kind in keras_compat.KERAS_KINDS else loaded
+    return model
+
+
+def _load(model, input_specs, *, safe_mode, signature_key, custom_objects) -> SignatureModel:
     if isinstance(model, SignatureModel):
         if input_specs is None:
             return model
@@ -61,7 +93,8 @@ def _load(model, input_specs, *, safe_mode, signature_key) -> SignatureModel:
     if flavour is not None:
         return _from_keras(model, flavour, input_specs)
     if isinstance(model, (str, os.PathLike)):
-        return _from_path(os.fspath(model), input_specs, safe_mode=safe_mode, signature_key=signature_key)
+        return _from_path(os.fspath(model), input_specs, safe_mode=safe_mode, signature_key=signature_key,
+                          custom_objects=custom_objects)
     if isinstance(model, tf.types.experimental.ConcreteFunction):
         return _from_concrete_function(model, input_specs, kind="concrete_function", source=model)
     if isinstance(model, tf.types.experimental.PolymorphicFunction):
@@ -249,52 +282,20 @@ def _from_signatures(loaded, input_specs, *, signature_key, kind) -> SignatureMo
     return model
 
 
-def _from_path(path, input_specs, *, safe_mode, signature_key) -> SignatureModel:
-    if os.path.isdir(path):
-        if not os.path.exists(os.path.join(path, "saved_model.pb")):
-            raise InvalidModelError(f"'{path}' is a directory without saved_model.pb, so it is not a SavedModel")
-        loaded = tf.saved_model.load(path)
-        return _from_signatures(loaded, input_specs, signature_key=signature_key, kind="saved_model")
-    if not os.path.exists(path):
-        raise InvalidModelError(f"no such file or directory: '{path}'")
-    lower = path.lower()
-    if lower.endswith((".keras", ".h5", ".hdf5")):
-        return _from_keras(*_load_keras_file(path, safe_mode), input_specs)
-    raise InvalidModelError(f"'{path}': expected a SavedModel directory or a .keras/.h5 file")
+def _from_path(path, input_specs, *, safe_mode, signature_key, custom_objects) -> SignatureModel:
+    found = inspect_model_file(path)  # refuses missing, corrupt and mislabelled files before any loader runs
+    if safe_mode:
+        found.refuse_code()
+    if found.kind == SAVED_MODEL:
+        return _from_signatures(_load_saved_model(path), input_specs, signature_key=signature_key, kind="saved_model")
+    return _from_keras(*load_keras_file(found, safe_mode, custom_objects), input_specs)
 
 
-def _load_keras_file(path: str, safe_mode: bool):
-    """Load with the Keras that wrote the file (safe mode on by default)."""
-    flavour = _writer_flavour(path) or keras_compat.default_flavour()
-    keras_module = keras_compat.keras_module(flavour)
+def _load_saved_model(path: str):
     try:
-        model = keras_module.models.load_model(path, compile=False, safe_mode=safe_mode)
-    except ValueError as error:
-        if "safe_mode" in str(error) or "arbitrary code" in str(error):
-            raise InvalidModelError(
-                f"'{path}' contains Python code (e.g. a Lambda layer) that Keras safe mode refuses to load. "
-                "Pass safe_mode=False only if you trust the file."
-            ) from error
-        raise InvalidModelError(f"could not load '{path}' with {flavour}: {error}") from error
-    return model, keras_compat.keras_flavour(model) or flavour
-
-
-def _writer_flavour(path: str) -> Optional[str]:
-    """Which Keras saved the file, from the ``keras_version`` it recorded (None if unreadable)."""
-    version = None
-    try:
-        if path.lower().endswith(".keras"):
-            with zipfile.ZipFile(path) as archive:
-                version = json.loads(archive.read("metadata.json")).get("keras_version")
-        else:
-            import h5py
-
-            with h5py.File(path, "r") as handle:
-                version = handle.attrs.get("keras_version")
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
-        return None
-    if isinstance(version, bytes):
-        version = version.decode()
-    if not version:
-        return None
-    return keras_compat.KERAS3 if str(version).startswith("3.") else keras_compat.TF_KERAS
+        return tf.saved_model.load(path)
+    except Exception as error:  # TF raises OSError, NotFoundError, DataLossError, ValueError... for damaged dirs
+        raise ModelFileError(
+            f"could not load the SavedModel '{path}' ({describe_error(error)}); "
+            "is the directory complete (saved_model.pb, variables/, assets/)?", path=path,
+        ) from error

@@ -17,6 +17,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from .._api import public_api
 from ..errors import InvalidInputError
 from .specs import InputSpec, Shape
 
@@ -231,10 +232,16 @@ class ShapePinning:
 
     @classmethod
     def from_json(cls, text: Union[str, bytes]) -> "ShapePinning":
-        data = json.loads(text)
-        if data.get("format") != METADATA_NAME:
-            raise InvalidInputError(f"not a tflite_fixups pinning record: {str(text)[:80]!r}")
-        return cls([InputPinning.from_dict(entry) for entry in data["inputs"]])
+        """The pinning a :meth:`to_json` record describes; InvalidInputError for anything else."""
+        try:
+            data = json.loads(text)
+            if not isinstance(data, dict) or data.get("format") != METADATA_NAME:
+                raise ValueError("it does not name the format " + METADATA_NAME)
+            return cls([InputPinning.from_dict(entry) for entry in data["inputs"]])
+        except (ValueError, KeyError, TypeError, IndexError) as error:
+            raise InvalidInputError(
+                f"not a valid tflite_fixups pinning record ({type(error).__name__}: {error}): {str(text)[:80]!r}"
+            ) from error
 
     def __str__(self) -> str:
         return "; ".join(str(entry) for entry in self.inputs if entry.pinned_axes) or "nothing pinned"
@@ -303,6 +310,7 @@ def find_pinning(source: Any) -> ShapePinning:
     return found
 
 
+@public_api
 def pad_or_truncate(
     x: Any,
     result_or_spec: Any,
@@ -342,7 +350,7 @@ def pad_or_truncate(
     fitted = pinning.fit(feed)
     message = pinning.first_truncation(feed)
     if message:
-        warnings.warn(message, PinningWarning, stacklevel=2)
+        warnings.warn(message, PinningWarning, stacklevel=3)  # past this function and its public_api wrapper
     return fitted if isinstance(x, Mapping) else next(iter(fitted.values()))
 
 

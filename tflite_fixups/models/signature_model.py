@@ -14,7 +14,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 import numpy as np
 
 from .._quiet import import_tensorflow, quiet_tensorflow
-from ..errors import InvalidInputError, InvalidModelError
+from ..errors import InvalidInputError, InvalidModelError, describe_error
 from .specs import InputSpec
 
 tf = import_tensorflow()
@@ -97,9 +97,26 @@ class SignatureModel:
         """Run on NumPy inputs keyed by input name; NumPy outputs keyed by output name.
 
         Dynamic axes accept any size; static axes must match exactly.
+
+        Raises:
+            InvalidInputError: an input is missing or cannot be made a tensor of its
+                dtype, or the model itself failed on these values (its TF error is chained).
         """
-        tensors = [tf.convert_to_tensor(feed[s.name], dtype=s.dtype) for s in self.input_specs]
-        outputs = self.function(*tensors)
+        missing = [name for name in self.input_names if not isinstance(feed, Mapping) or name not in feed]
+        if missing:
+            raise InvalidInputError(f"the model needs a dict of inputs {self.input_names}; missing {missing}")
+        tensors = []
+        for spec in self.input_specs:
+            try:
+                tensors.append(tf.convert_to_tensor(feed[spec.name], dtype=spec.dtype))
+            except (TypeError, ValueError) as error:
+                raise InvalidInputError(
+                    f"input '{spec.name}' expects {spec} values: {type(error).__name__}: {error}") from error
+        try:
+            with quiet_tensorflow():  # a model failing on its inputs makes TF's runtime log it
+                outputs = self.function(*tensors)
+        except tf.errors.OpError as error:
+            raise InvalidInputError(f"the model failed on these inputs: {describe_error(error)}") from error
         return {name: np.asarray(value) for name, value in outputs.items()}
 
     def run_at_own_shape(self, feed: Mapping[str, np.ndarray]) -> Dict[str, np.ndarray]:

@@ -139,7 +139,13 @@ def _merge(model_spec: InputSpec, requested: Any) -> InputSpec:
                 f"{what}: axis {axis} is fixed to {have} in the model, got {want} "
                 f"(model shape {model_spec.shape}, requested {shape})"
             )
-    return InputSpec(model_spec.name, tuple(shape), dtype or model_spec.dtype)
+    if dtype is not None and dtype != model_spec.dtype:
+        raise InvalidInputError(
+            f"{what}: the tf.TensorSpec asks for dtype {dtype}, but the model's input is {model_spec.dtype}; "
+            "input_specs pins shapes and cannot change an input's dtype (give the shape alone, or a TensorSpec "
+            f"of dtype {model_spec.dtype})"
+        )
+    return InputSpec(model_spec.name, tuple(shape), model_spec.dtype)
 
 
 def specs_from_request(requested: InputSpecsArg) -> List[InputSpec]:

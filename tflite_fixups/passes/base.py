@@ -13,9 +13,11 @@ import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Union
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Union
 
-from ..errors import InvalidInputError
+from .._quiet import quiet_tensorflow
+from ..errors import InvalidInputError, PassError, TfliteFixupsError
+from ..models.loading import looks_like_model
 from ..models.specs import InputSpecsArg
 
 
@@ -107,6 +109,8 @@ class PassContext:
 
     input_specs: InputSpecsArg = None
     traced: Dict[int, Any] = field(default_factory=dict, repr=False)
+    #: names of the passes a pipeline already ran, for error messages
+    passes_run: List[str] = field(default_factory=list)
 
     def load(self, model: Any):
         """``model`` as a SignatureModel for ``input_specs``, reusing one the pipeline already traced."""
@@ -146,10 +150,31 @@ class Pass:
         raise NotImplementedError
 
     def run(self, model: Any, context: Optional[PassContext] = None) -> PassResult:
+        """Run the pass: its output model and report.
+
+        Raises:
+            PassError: the pass raised something other than a library error, or
+                returned something that is not a model.
+        """
         start = time.perf_counter()
-        result = self.call(model, context or PassContext())
+        context = context or PassContext()
+        before = list(context.passes_run)
+        failed = f"pass '{self.name}' failed after {before or 'no other pass'}"
+        try:
+            with quiet_tensorflow():  # passes trace, freeze and run models: TF logs while they do
+                result = self.call(model, context)
+        except TfliteFixupsError:
+            raise
+        except Exception as error:
+            raise PassError(f"{failed}: {type(error).__name__}: {error}", pass_name=self.name,
+                            passes_run=before) from error
         if not isinstance(result, PassResult):
-            raise TypeError(f"pass '{self.name}' must return a PassResult from call(), got {type(result).__name__}")
+            raise PassError(f"{failed}: call() must return a PassResult, got {type(result).__name__}",
+                            pass_name=self.name, passes_run=before)
+        if not looks_like_model(result.model):
+            raise PassError(f"{failed}: it returned {type(result.model).__name__} {result.model!r:.40} instead of a "
+                            "model (a pass returns the new model, or its input unchanged)",
+                            pass_name=self.name, passes_run=before)
         result.report.seconds = time.perf_counter() - start
         self.last_report = result.report
         return result
@@ -180,6 +205,12 @@ class FunctionPass(Pass):
     """A plain function ``model -> model`` (or ``-> PassResult``) used as a pass."""
 
     def __init__(self, function: Callable[..., Any], name: Optional[str] = None):
+        if not callable(function) or isinstance(function, type):
+            raise InvalidInputError(
+                f"function_pass expects a function model -> model, got {type(function).__name__} {function!r:.60}"
+            )
+        if name is not None and (not isinstance(name, str) or not name.strip()):
+            raise InvalidInputError(f"a pass name must be a non-empty string, got {name!r}")
         self.name = name or getattr(function, "__name__", "function_pass")
         super().__init__()
         self.function = function
@@ -215,13 +246,40 @@ def function_pass(function: Optional[Callable[..., Any]] = None, *, name: Option
     return FunctionPass(function, name=name)
 
 
-def as_pass(candidate: PassLike) -> Pass:
+def as_pass(candidate: PassLike, position: Optional[int] = None) -> Pass:
     """A Pass as it is; any other callable wrapped with :func:`function_pass`."""
     if isinstance(candidate, Pass):
         return candidate
-    if callable(candidate):
+    if callable(candidate) and not isinstance(candidate, type):
         return FunctionPass(candidate)
-    raise TypeError(f"a pass must be a Pass or a callable model -> model, got {type(candidate).__name__}")
+    where = "" if position is None else f" (passes[{position}])"
+    hint = (" (a pass class: instantiate it, or use its factory such as tff.passes.replace_unsupported_ops())"
+            if isinstance(candidate, type) else
+            " (a name: use the pass itself, e.g. tff.passes.replace_unsupported_ops())" if isinstance(candidate, str)
+            else "")
+    raise InvalidInputError(
+        f"a pass must be a Pass or a callable model -> model, got {type(candidate).__name__} {candidate!r:.60}"
+        f"{where}{hint}"
+    )
+
+
+def as_pass_list(passes: Any) -> List[Pass]:
+    """``passes`` as a list of Pass objects: a list/tuple of passes, or a single pass or function.
+
+    Example:
+        >>> [p.name for p in as_pass_list(lambda model: model)]
+        ['<lambda>']
+    """
+    if passes is None:
+        return []
+    if isinstance(passes, Pass) or (callable(passes) and not isinstance(passes, type)):
+        return [as_pass(passes)]
+    if isinstance(passes, (str, bytes, Mapping)) or not isinstance(passes, Iterable):
+        raise InvalidInputError(
+            f"passes: expected a list of passes (or a single pass), e.g. [tff.passes.replace_unsupported_ops()], "
+            f"got {type(passes).__name__} {passes!r:.60}"
+        )
+    return [as_pass(candidate, position) for position, candidate in enumerate(passes)]
 
 
 def count_ops(graph_def) -> Dict[str, int]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, List, Optional, Sequence, Tuple
 
-from ..errors import PassError, TfliteFixupsError
+from ..errors import InvalidInputError, PassError, RuleError, TfliteFixupsError
 from ..models.specs import InputSpecsArg
-from .base import Pass, PassContext, PassLike, PassReport, PassResult, as_pass
+from .base import Pass, PassContext, PassLike, PassReport, PassResult, as_pass_list
 
 
 @dataclass
@@ -51,7 +51,9 @@ class Pipeline(Pass):
     def __init__(self, passes: Sequence[PassLike] = (), *, check_after_each: bool = False, name: str = "pipeline"):
         self.name = name
         super().__init__()
-        self.passes: List[Pass] = [as_pass(p) for p in passes]
+        self.passes: List[Pass] = as_pass_list(passes)
+        if not isinstance(check_after_each, bool):
+            raise InvalidInputError(f"check_after_each must be True or False, got {check_after_each!r}")
         self.check_after_each = check_after_each
 
     def __len__(self) -> int:
@@ -70,17 +72,21 @@ class Pipeline(Pass):
                 result = current.run(run.model, context)
                 if self.check_after_each:
                     _check_runnable(result.model, context.input_specs)
+            except PassError as error:
+                if error.pass_name != current.name or isinstance(error, RuleError):  # raised inside, not by run()
+                    error.add_note(f"raised by pass '{current.name}' after {done or 'no other pass'}")
+                raise
             except TfliteFixupsError as error:
                 error.add_note(f"raised by pass '{current.name}' after {done or 'no other pass'}")
                 raise
-            except Exception as error:
+            except Exception as error:  # check_after_each ran the pass's model, and it failed
                 raise PassError(
-                    f"pass '{current.name}' failed after {done or 'no other pass'}: {type(error).__name__}: {error}",
-                    pass_name=current.name,
-                    passes_run=done,
+                    f"pass '{current.name}' (after {done or 'no other pass'}) returned a model that fails to run: "
+                    f"{type(error).__name__}: {error}", pass_name=current.name, passes_run=done,
                 ) from error
             run.model = result.model
             run.stages.append(Stage(current.name, result.model))
+            context.passes_run.append(current.name)
             if isinstance(current, Pipeline):
                 run.reports.extend(_children(result.report))
             else:
@@ -122,7 +128,7 @@ def pipeline_stages(
 
     ``traced`` is ``model`` already loaded for ``input_specs``; passes that work on graphs reuse it.
     """
-    pipeline = passes if isinstance(passes, Pipeline) else Pipeline(list(passes))
+    pipeline = passes if isinstance(passes, Pipeline) else Pipeline(as_pass_list(passes))
     context = PassContext(input_specs=input_specs)
     if traced is not None:
         context.traced[id(model)] = traced

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable, List, Optional, Sequence, Union
+from typing import Any, Iterable, List, Mapping, Optional, Sequence, Union
 
 from ..errors import InvalidInputError
 from ..graph.surgery import rewrite_model
@@ -91,10 +91,19 @@ def _as_registry(rules: RulesArg) -> RuleRegistry:
         return DEFAULT_REGISTRY
     if isinstance(rules, RuleRegistry):
         return rules
+    if isinstance(rules, Rule):
+        rules = [rules]
+    if isinstance(rules, (str, bytes, Mapping)) or not isinstance(rules, Iterable):
+        raise InvalidInputError(
+            f"rules: expected a RuleRegistry or a list of Rule objects, got {type(rules).__name__} {rules!r:.60}"
+        )
     registry = RuleRegistry()
-    for rule in rules:
+    for position, rule in enumerate(rules):
         if not isinstance(rule, Rule):
-            raise InvalidInputError(f"rules: expected Rule objects or a RuleRegistry, got {type(rule).__name__}")
+            raise InvalidInputError(
+                f"rules[{position}]: expected a Rule (from a RuleRegistry, e.g. registry.rules_for('Erf')[0]) or "
+                f"pass the RuleRegistry itself, got {type(rule).__name__}"
+            )
         registry.register(rule)
     return registry
 
@@ -102,6 +111,8 @@ def _as_registry(rules: RulesArg) -> RuleRegistry:
 def _op_list(values: Iterable[str], what: str) -> List[str]:
     if isinstance(values, str):
         values = [values]
+    if not isinstance(values, Iterable) or isinstance(values, (bytes, Mapping)):
+        raise InvalidInputError(f"{what}: expected TF op type names such as ['Erf'], got {values!r:.60}")
     values = list(values)
     if not all(isinstance(v, str) for v in values):
         raise InvalidInputError(f"{what}: expected TF op type names such as 'Erf', got {values!r}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, Optional, Tuple
+from typing import Iterable, Mapping, Optional, Tuple
 
 from ..errors import InvalidInputError
 
@@ -57,6 +57,13 @@ def quantization_options(
     require_full_int8: bool = False, has_representative_data: bool = False,
 ) -> Optional[QuantizationOptions]:
     """Check the quantization arguments together; None when no quantization was asked for."""
+    if keep_float is not None and not isinstance(keep_float, (str, Iterable)) or isinstance(keep_float, Mapping):
+        raise InvalidInputError(
+            f"keep_float: expected TFLite op types ('MEAN') or tensor names, as a list, got {keep_float!r:.60}"
+        )
+    for name, flag in (("int8_io", int8_io), ("require_full_int8", require_full_int8)):
+        if not isinstance(flag, (bool, type(None))):
+            raise InvalidInputError(f"{name} must be True or False, got {flag!r}")
     keep = (keep_float,) if isinstance(keep_float, str) else tuple(keep_float or ())
     if quantization is None:
         if int8_io or keep or require_full_int8 or has_representative_data:
@@ -65,7 +72,7 @@ def quantization_options(
                 f"(one of {sorted(MODES)})"
             )
         return None
-    if quantization not in MODES:
+    if not isinstance(quantization, str) or quantization not in MODES:
         raise InvalidInputError(f"quantization must be one of {sorted(MODES)}, got {quantization!r}")
     if not all(isinstance(k, str) and k for k in keep):
         raise InvalidInputError(f"keep_float: expected TFLite op types ('MEAN') or tensor names, got {keep!r}")

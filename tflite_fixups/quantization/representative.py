@@ -9,17 +9,19 @@ the model is verified on comes from :func:`input_coverage`.
 
 from __future__ import annotations
 
-import itertools
 from typing import Any, Iterable, List, Mapping, Sequence
 
 import numpy as np
 
+from .._api import public_api
 from .._quiet import import_tensorflow
 from ..errors import InvalidInputError
 from ..models.loading import load_model
 from ..models.specs import InputSpec
 from ..reports.quantization import CalibrationReport, InputCalibration
-from ..verification.samples import Sample, call_data_factory, collect_samples, is_data_factory, normalise_sample
+from ..verification.samples import (
+    Sample, call_data_factory, collect_samples, is_data_factory, normalise_sample, read_samples,
+)
 
 tf = import_tensorflow()
 
@@ -43,16 +45,17 @@ def representative_samples(specs: Sequence[InputSpec], data: Any, notes: List[st
     an iterable or generator object; a ``tf.data.Dataset``; a NumPy array or
     tensor whose first axis is samples; a dict of such arrays by input name.
     ``(inputs, labels)`` pairs lose their labels (noted); float64 is cast and a
-    missing batch axis added (noted).
+    missing batch axis added (noted). At most :data:`MAX_SAMPLES` samples are
+    read, so an endless generator or a ``.repeat()``-ed dataset is cut there (noted).
 
     Raises:
-        InvalidInputError: nothing usable, or an input whose shape cannot fit.
+        InvalidInputError: nothing usable, or an input whose shape or values cannot fit.
     """
-    items = _items(specs, data)
     samples: List[Sample] = []
-    for index, item in enumerate(itertools.islice(items, MAX_SAMPLES + 1)):
+    read = read_samples(specs, _items(specs, data), MAX_SAMPLES + 1, what="representative_data")
+    for index, item in read:
         item = _without_labels(specs, item, notes)
-        samples.extend(normalise_sample(specs, item, index, notes, what="representative sample"))
+        samples.extend(normalise_sample(specs, item, index, notes, what="representative_data"))
         if len(samples) > MAX_SAMPLES:
             break
     if not samples:
@@ -60,10 +63,40 @@ def representative_samples(specs: Sequence[InputSpec], data: Any, notes: List[st
             "representative_data yielded no samples (an exhausted or empty generator?); pass a generator "
             "function, e.g. lambda: (x[i:i + 1] for i in range(200)), so it can be iterated afresh"
         )
-    if len(samples) > MAX_SAMPLES:
+    if len(samples) > MAX_SAMPLES or read.warnings:
         samples = samples[:MAX_SAMPLES]
         notes.append(f"representative_data: calibrated on the first {MAX_SAMPLES} samples")
     return samples
+
+
+def non_finite_values(specs: Sequence[InputSpec], samples: Sequence[Sample]) -> List[str]:
+    """One line per float input whose samples hold NaN or +-inf, naming the first such sample and how many."""
+    found = []
+    for spec in specs:
+        if not np.issubdtype(np.dtype(spec.dtype), np.floating):
+            continue
+        bad = [(index, sample[spec.name]) for index, sample in enumerate(samples)
+               if not np.all(np.isfinite(sample[spec.name]))]
+        if not bad:
+            continue
+        first, values = bad[0]
+        kinds = [f"{count} {label}" for label, count in (
+            ("NaN", int(np.count_nonzero(np.isnan(values)))), ("+inf", int(np.count_nonzero(values == np.inf))),
+            ("-inf", int(np.count_nonzero(values == -np.inf)))) if count]
+        more = f" (and {len(bad) - 1} more sample(s))" if len(bad) > 1 else ""
+        found.append(f"sample {first}, input '{spec.name}': {', '.join(kinds)} value(s){more}")
+    return found
+
+
+def require_finite(specs: Sequence[InputSpec], samples: Sequence[Sample]) -> None:
+    """Raise InvalidInputError when calibration data holds NaN or +-inf (TF's calibrator crashes on inf)."""
+    problems = non_finite_values(specs, samples)
+    if problems:
+        raise InvalidInputError(
+            "representative_data holds non-finite values: " + "; ".join(problems) + ". Calibration ranges must be "
+            "finite (an inf crashes TF's calibrator, a NaN gives the range [nan, nan]): drop those samples or clean "
+            "them (np.nan_to_num), as at inference"
+        )
 
 
 def _items(specs: Sequence[InputSpec], data: Any) -> Iterable[Any]:
@@ -126,11 +159,17 @@ def calibration_report(specs: Sequence[InputSpec], samples: List[Sample], notes:
     """Statistics of every input over the samples, and a warning for each thing that looks wrong."""
     report = CalibrationReport(num_samples=len(samples), notes=[n for n in notes if n != LABELS_DROPPED])
     report.warnings += [n for n in notes if n == LABELS_DROPPED]
+    report.warnings += [f"representative_data, {problem} are not finite: quantization refuses calibration data with "
+                        "NaN or inf; drop or clean those samples (statistics below leave them out)"
+                        for problem in non_finite_values(specs, samples)]
     for spec in specs:
         if not np.issubdtype(np.dtype(spec.dtype), np.floating):
             continue  # token ids and flags are not quantized
         arrays = [np.asarray(s[spec.name], np.float64) for s in samples]
         values = np.concatenate([a.ravel() for a in arrays])
+        values = values[np.isfinite(values)] if not np.all(np.isfinite(values)) else values
+        if not values.size:
+            continue
         stats = InputCalibration(
             spec.name, int(values.size), float(values.min()), float(values.max()), float(values.mean()),
             float(values.std()),
@@ -201,6 +240,7 @@ def input_coverage(report: CalibrationReport, reference: List[Sample]) -> None:
             )
 
 
+@public_api
 def check_representative_data(model: Any, data: Any, reference: Any = None) -> CalibrationReport:
     """Check calibration data for a model without converting it.
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, List, Optional, Sequence
 
-from ..errors import QuantizationError
+from .._quiet import quiet_tensorflow
+from ..errors import QuantizationError, describe_error
 from ..models.signature_model import SignatureModel
 from ..passes.base import count_ops
 from ..reports.quantization import QuantizationReport
@@ -13,7 +14,9 @@ from ..verification.samples import Sample
 from .convert import quantize
 from .layers import layer_errors
 from .options import QuantizationOptions, require_calibration_source
-from .representative import COVERAGE_WARNING, calibration_report, input_coverage, representative_samples
+from .representative import (
+    COVERAGE_WARNING, calibration_report, input_coverage, representative_samples, require_finite,
+)
 
 FAKE_QUANT_OPS = ("FakeQuantWithMinMaxVars", "FakeQuantWithMinMaxVarsPerChannel", "FakeQuantWithMinMaxArgs")
 LOOP_OPS = ("While", "StatelessWhile")
@@ -48,6 +51,7 @@ def quantize_and_report(
         pinning = model.pinning
         specs = pinning.reference_specs if pinning is not None else model.input_specs
         samples = representative_samples(specs, representative_data, notes)
+        require_finite(specs, samples)  # before TF's calibrator, which an inf crashes (SIGSEGV)
         if pinning is not None and pinning.changes_lengths:
             samples = [pinning.fit(sample) for sample in samples]
             notes.append("representative samples were padded/truncated to the pinned shapes, as at inference")
@@ -77,7 +81,14 @@ def quantize_and_report(
                 "see result.quantization.float_ops, or pass require_full_int8=True to make this an error"
             )
     if check_samples:
-        report.layers = layer_errors(quantized.tflite, quantized.float_reference, check_samples, model)
+        try:
+            with quiet_tensorflow():
+                report.layers = layer_errors(quantized.tflite, quantized.float_reference, check_samples, model)
+        except Exception as error:  # e.g. an op without an int16 kernel: LiteRT refuses to run the model
+            outcome.warnings.append(
+                f"per-layer error could not be measured: LiteRT could not run the {options.mode} model "
+                f"({describe_error(error)}); verification below says which samples failed"
+            )
         outcome.warnings += _activation_coverage_warnings(report, real_samples, options)
     return outcome
 

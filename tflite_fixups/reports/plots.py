@@ -19,7 +19,8 @@ from __future__ import annotations
 import math
 from typing import Any, Optional, Sequence, Tuple
 
-from ..errors import InvalidInputError
+from .._api import public_api
+from ..errors import InvalidInputError, MissingDependencyError
 from .pinning import PinningReport
 from .quantization import QuantizationReport, _short
 from .result import ConversionResult
@@ -37,7 +38,7 @@ def _pyplot():
     try:
         import matplotlib.pyplot as plt
     except ImportError as error:  # pragma: no cover - exercised in a subprocess without matplotlib
-        raise ImportError(
+        raise MissingDependencyError(
             'tflite_fixups plots need matplotlib: pip install "tflite_fixups[plots]" (or pip install matplotlib)'
         ) from error
     return plt
@@ -54,6 +55,7 @@ def _what(obj: Any) -> str:
     return type(obj).__name__
 
 
+@public_api
 def plot_output_errors(result_or_verification_report: Any, ax: Any = None):
     """Histogram of every output value's absolute error (TFLite vs original), one series per output.
 
@@ -122,6 +124,7 @@ def plot_output_errors(result_or_verification_report: Any, ax: Any = None):
     return ax
 
 
+@public_api
 def plot_pinning_errors(result_or_pinning_report: Any, ax: Any = None, input_name: Optional[str] = None):
     """Pinning error and conversion error of each verification sample against its sequence length.
 
@@ -189,6 +192,7 @@ def plot_pinning_errors(result_or_pinning_report: Any, ax: Any = None, input_nam
     return ax
 
 
+@public_api
 def plot_layer_errors(result_or_quantization_report: Any, top: int = 20, ax: Any = None):
     """Horizontal bars of each quantized layer's error (RMSE over the float tensor's std), most damaging at top.
 

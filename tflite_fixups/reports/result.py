@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple, Union
 
+from ..errors import InvalidInputError
 from ..models.pinning import ShapePinning
 from ..models.specs import InputSpec
 from ..passes.base import PassReport
@@ -65,13 +66,22 @@ class ConversionResult:
         return len(self.tflite_model)
 
     def save(self, path: Union[str, os.PathLike]) -> str:
-        """Write the .tflite file (parent folders are created) and return its path."""
+        """Write the .tflite file (parent folders are created) and return its path.
+
+        Raises:
+            InvalidInputError: ``path`` is not a path, or the file cannot be written there.
+        """
+        if not isinstance(path, (str, os.PathLike)):
+            raise InvalidInputError(f"save expects a file path such as 'model.tflite', got {type(path).__name__}")
         path = os.fspath(path)
-        parent = os.path.dirname(path)
-        if parent:
-            os.makedirs(parent, exist_ok=True)
-        with open(path, "wb") as handle:
-            handle.write(self.tflite_model)
+        try:
+            parent = os.path.dirname(path)
+            if parent:
+                os.makedirs(parent, exist_ok=True)
+            with open(path, "wb") as handle:
+                handle.write(self.tflite_model)
+        except OSError as error:
+            raise InvalidInputError(f"could not write the .tflite model to '{path}': {error}") from error
         return path
 
     def _status(self) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from html import escape
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
@@ -108,6 +109,25 @@ class StageComparison:
         return max((o.max_abs_error for o in self.outputs.values()), default=0.0)
 
 
+@dataclass(frozen=True)
+class SampleFailure:
+    """A sample a model could not run: it is left out of the comparison, and verification fails.
+
+    Attributes:
+        index: the sample's position in the verification samples.
+        stage: ``"original"`` (the model given) or ``"tflite"`` (LiteRT).
+        message: the error, e.g. ``"InvalidArgumentError: indices[0,2] = 50 is not in [0, 10)"``.
+    """
+
+    index: int
+    stage: str
+    message: str
+
+    def __str__(self) -> str:
+        model = "the original model" if self.stage == "original" else "LiteRT"
+        return f"sample {self.index}: {model} failed: {self.message}"
+
+
 @dataclass
 class VerificationReport:
     """How a converted model compares with the original on the same samples.
@@ -126,6 +146,9 @@ class VerificationReport:
             into pinning (padding/truncation) and conversion.
         litert_batch_size: most samples LiteRT ran per invoke (1 when the
             model's batch axis could not be resized).
+        sample_failures: samples the original model or LiteRT raised on (a
+            singular matrix, an index out of range); they are not compared,
+            and ``ok`` is False while there are any.
     """
 
     ok: bool
@@ -139,6 +162,7 @@ class VerificationReport:
     skipped: Optional[str] = None
     pinning: Optional[PinningReport] = None
     litert_batch_size: int = 1
+    sample_failures: List[SampleFailure] = field(default_factory=list)
 
     def __getitem__(self, output_name: str) -> OutputComparison:
         return self.outputs[output_name]
@@ -162,6 +186,7 @@ class VerificationReport:
             f"(atol={self.atol:g}, rtol={self.rtol:g})"
         )
         parts = [head, text_table(COLUMNS, [o.row() for o in self.outputs.values()])]
+        parts += self._failure_lines()
         if len(self.stages) > 1:
             parts.append("error by stage (max abs vs original):")
             parts.append(text_table(["stage", "max abs err", "note"], self.stage_rows()))
@@ -170,10 +195,20 @@ class VerificationReport:
         parts += [f"note: {n}" for n in self.notes]
         return "\n".join(parts)
 
+    def _failure_lines(self, shown: int = 5) -> List[str]:
+        if not self.sample_failures:
+            return []
+        lines = [f"{len(self.sample_failures)} sample run(s) failed and were not compared:"]
+        lines += [f"  {failure}" for failure in self.sample_failures[:shown]]
+        if len(self.sample_failures) > shown:
+            lines.append(f"  ... {len(self.sample_failures) - shown} more in .sample_failures")
+        return lines
+
     def _repr_html_(self) -> str:
         if self.skipped:
             return f"<p><b>verification skipped:</b> {self.skipped}</p>"
         html = html_table(COLUMNS, [o.row() for o in self.outputs.values()])
+        html += "".join(f"<p>{escape(line)}</p>" for line in self._failure_lines())
         if len(self.stages) > 1:
             html += "<p>error by stage</p>" + html_table(["stage", "max abs err", "note"], self.stage_rows())
         if self.pinning is not None:

@@ -30,11 +30,14 @@ FLOAT32_MAX = 3.4028234663852886e38
 
 
 def log1p(u):
-    """log(1 + u) accurate for small u (Kahan's trick: the rounding of 1 + u cancels out); inf stays inf."""
+    """log(1 + u) accurate for small u (Kahan's trick: the rounding of 1 + u cancels out); inf stays inf.
+
+    The correction u / (w - 1) is formed first, so log1p stays finite up to float32 max.
+    """
     w = 1.0 + u
     exact = tf.logical_or(tf.equal(w, 1.0), tf.abs(w) > FLOAT32_MAX)
     safe = tf.where(exact, tf.fill(tf.shape(w), 2.0), w)
-    return tf.where(tf.equal(w, 1.0), u, tf.where(exact, tf.math.log(w), tf.math.log(safe) * u / (safe - 1.0)))
+    return tf.where(tf.equal(w, 1.0), u, tf.where(exact, tf.math.log(w), tf.math.log(safe) * (u / (safe - 1.0))))
 
 
 def keep_nan(x, y):
@@ -104,24 +107,32 @@ _ERFINV_TAIL = [-0.000200214257, 0.000100950558, 0.00134934322, -0.00367342844, 
                 -0.0076224613, 0.00943887047, 1.00167406, 2.83297682]
 
 
-def _erfinv_from_w(x, w):
-    """erfinv given w = -log((1 - x)(1 + x)), computed by the caller as accurately as it can."""
+def _erfinv_from_w(x, w, infinity=None):
+    """erfinv given w = -log((1 - x)(1 + x)), computed by the caller as accurately as it can.
+
+    ``infinity`` is the result at |x| = 1 (default sign(x) inf, which LiteRT saturates to +-3.4e38).
+    """
     central = polyval(_ERFINV_CENTRAL, w - 2.5)
     tail = polyval(_ERFINV_TAIL, tf.sqrt(tf.maximum(w, 5.0)) - 3.0)
     result = tf.where(w < 5.0, central, tail) * x
-    infinity = tf.sign(x) * float("inf")
+    if infinity is None:
+        infinity = tf.sign(x) * float("inf")
     result = tf.where(tf.equal(tf.abs(x), 1.0), infinity, result)
     return tf.where(tf.abs(x) > 1.0, tf.fill(tf.shape(x), float("nan")), result)
 
 
 @rewrite_rule("Erfinv", error_bound="1e-4 abs on [-0.99, 0.99]; 2e-6 relative in the central range",
-              limits="|x| <= 1; +-inf at +-1, NaN outside")
+              limits="|x| <= 1; exactly +-inf at +-1 (on LiteRT too), NaN outside")
 def erfinv(node: NodeView, x):
-    """Giles' two-branch polynomial in w = -log(1 - x^2)."""
+    """Giles' two-branch polynomial in w = -log(1 - x^2); exactly +-inf at +-1, NaN outside [-1, 1].
+
+    At |x| = 1, w = -LOG(0) is +inf and the result is +-w: an infinity computed at run time stays
+    +-inf on LiteRT too, where an inf constant is stored as +-3.4e38 (the result there before).
+    """
     _float_only(node)
     compute = tf.cast(x, tf.float32)
     w = -tf.math.log((1.0 - compute) * (1.0 + compute))
-    return tf.cast(_erfinv_from_w(compute, w), x.dtype)
+    return tf.cast(_erfinv_from_w(compute, w, infinity=tf.where(compute > 0.0, w, -w)), x.dtype)
 
 
 @rewrite_rule("Ndtri", error_bound="1e-4 abs on [1e-6, 1 - 1e-6]", limits="0 <= p <= 1")

@@ -18,6 +18,7 @@ from typing import Callable, Dict, Iterator, List, Optional, Sequence
 import numpy as np
 
 from .._progress import Progress
+from ..errors import describe_error
 from .samples import Sample
 
 Outputs = Dict[str, np.ndarray]
@@ -37,11 +38,15 @@ AGREEMENT_RTOL = 1e-5
 
 @dataclass
 class SampleRun:
-    """Each sample's outputs, in sample order, and how they were computed."""
+    """Each sample's outputs, in sample order, and how they were computed.
 
-    outputs: List[Outputs]
+    A sample the model failed on has ``None`` outputs and its error in ``failures``.
+    """
+
+    outputs: List[Optional[Outputs]]
     batch_size: int = 1
     notes: List[str] = field(default_factory=list)
+    failures: Dict[int, str] = field(default_factory=dict)
 
 
 def run_samples(
@@ -56,15 +61,25 @@ def run_samples(
 
     ``run_batch`` makes (lazily, once) the callable that takes concatenated
     samples, or returns None when the model cannot batch. ``max_batch`` of 1
-    turns batching off.
+    turns batching off. A sample on which ``run_one`` raises gets ``None``
+    outputs and its error in the run's ``failures``; the others still run.
     """
     limit = MAX_BATCH if max_batch is None else max_batch
-    batcher = _Batcher(run_one, run_batch) if run_batch is not None and limit > 1 else None
+    failures: Dict[int, str] = {}
+
+    def run_index(index: int) -> Optional[Outputs]:
+        try:
+            return run_one(samples[index])
+        except Exception as error:  # the model's own failure on this sample (a singular matrix, a bad index)
+            failures[index] = describe_error(error)
+            return None
+
+    batcher = _Batcher(run_index, run_batch) if run_batch is not None and limit > 1 else None
     outputs: List[Optional[Outputs]] = [None] * len(samples)
     largest, notes, done = 1, [], 0
     with Progress(total=len(samples), description=description) as bar:
         for group in _shape_groups(samples, limit) if batcher is not None else ():
-            results = batcher.run(samples, group) if len(group) > 1 else [run_one(samples[group[0]])]
+            results = batcher.run(samples, group) if len(group) > 1 else [run_index(group[0])]
             if results is None:
                 notes += [batcher.note] if batcher.note else []
                 break
@@ -73,15 +88,22 @@ def run_samples(
             done = group[-1] + 1
             bar.advance(len(group))
         alone = batcher.alone if batcher is not None else {}  # samples already run alone, to prove batching
-        outputs[done:] = [alone[i] if i in alone else run_one(samples[i]) for i in bar.counting(range(done, len(samples)))]
-    return SampleRun(outputs, largest, notes)  # type: ignore[arg-type]
+        for i in bar.counting(range(done, len(samples))):  # inlined: a small model's invoke takes microseconds
+            if i in alone:
+                outputs[i] = alone[i]
+                continue
+            try:
+                outputs[i] = run_one(samples[i])
+            except Exception as error:  # as in run_index
+                failures[i] = describe_error(error)
+    return SampleRun(outputs, largest, notes, failures)
 
 
 class _Batcher:
     """Runs groups of samples as one call, after proving on the first group that it changes nothing."""
 
-    def __init__(self, run_one: RunOne, make_runner: Callable[[], Optional[RunOne]]):
-        self.run_one = run_one
+    def __init__(self, run_index: Callable[[int], Optional[Outputs]], make_runner: Callable[[], Optional[RunOne]]):
+        self.run_index = run_index
         self.make_runner = make_runner
         self.runner: Optional[RunOne] = None
         self.proven = False
@@ -98,7 +120,9 @@ class _Batcher:
             if self.runner is None:
                 return self._give_up("")
         if not self.proven:
-            self.alone = {group[p]: self.run_one(samples[group[p]]) for p in {0, len(group) - 1}}
+            self.alone = {group[p]: self.run_index(group[p]) for p in {0, len(group) - 1}}
+            if any(outputs is None for outputs in self.alone.values()):
+                return self._give_up("a sample failed on its own: ran one sample per call")
         try:
             results = _split(self.runner(_concatenate([samples[i] for i in group])), [samples[i] for i in group])
         except Exception as error:  # the model refused the batch (a pinned batch axis, a reshape)

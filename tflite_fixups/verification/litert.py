@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional
 
 import numpy as np
 
+from .._api import public_api
 from .._quiet import quiet_tensorflow
-from ..errors import InvalidInputError
+from ..conversion.flatbuffer import read_tflite
+from ..errors import InvalidInputError, describe_error
+from ..models.specs import InputSpec
+from .samples import cast_values
 
 
 def open_interpreter(
@@ -39,20 +43,40 @@ class LiteRTRunner:
         (1, 10)
     """
 
+    @public_api
     def __init__(
         self,
-        tflite_model: bytes,
+        tflite_model: Any,
         *,
         num_threads: Optional[int] = None,
         signature_key: Optional[str] = None,
         default_delegates: bool = True,
     ):
-        """``default_delegates=False`` runs LiteRT's builtin kernels without XNNPACK, as runtimes
+        """``tflite_model`` is .tflite bytes, a path or a ConversionResult; it is checked before LiteRT
+        reads it (:class:`~tflite_fixups.ModelFileError` when it is not a well-formed model).
+        ``default_delegates=False`` runs LiteRT's builtin kernels without XNNPACK, as runtimes
         without delegates (TFLite Micro, some NPUs' CPU fallback) do."""
-        self._options = dict(default_delegates=default_delegates, num_threads=num_threads)
-        self._tflite_model = tflite_model
+        if num_threads is not None and (isinstance(num_threads, bool) or not isinstance(num_threads, int)
+                                        or num_threads < 1):
+            raise InvalidInputError(f"num_threads must be a positive integer or None, got {num_threads!r}")
+        if signature_key is not None and not isinstance(signature_key, str):
+            raise InvalidInputError(f"signature_key must be a signature name (str) or None, got {signature_key!r}")
+        self._options = dict(default_delegates=bool(default_delegates), num_threads=num_threads)
+        self._tflite_model = read_tflite(tflite_model)
         self.signature_key = signature_key
         self._open()
+
+    @classmethod
+    def for_checked_bytes(cls, tflite_bytes: bytes, **options: Any) -> "LiteRTRunner":
+        """A runner for bytes already through :func:`read_tflite`, or written by TF's converter in this
+        process: what verification runs, without validating the same bytes twice."""
+        runner = cls.__new__(cls)
+        runner._options = dict(default_delegates=bool(options.get("default_delegates", True)),
+                               num_threads=options.get("num_threads"))
+        runner._tflite_model = bytes(tflite_bytes)
+        runner.signature_key = options.get("signature_key")
+        runner._open()
+        return runner
 
     def _open(self) -> None:
         """A fresh interpreter at the model's own input shapes (also after a resize the model refused)."""
@@ -65,6 +89,10 @@ class LiteRTRunner:
             )
         if self.signature_key is None:
             self.signature_key = "serving_default" if "serving_default" in signatures else next(iter(signatures))
+        elif self.signature_key not in signatures:
+            raise InvalidInputError(
+                f"the .tflite model has no signature '{self.signature_key}'; its signatures are {sorted(signatures)}"
+            )
         self._runner = self.interpreter.get_signature_runner(self.signature_key)
         self.input_details = self._runner.get_input_details()
         self.output_details = self._runner.get_output_details()
@@ -105,8 +133,10 @@ class LiteRTRunner:
                     f"the .tflite model needs a dict of inputs {self.input_names}; missing {missing}"
                 ) from None
             if not (ready_as_is and type(value) is np.ndarray and value.dtype == dtype and value.flags.c_contiguous):
-                value = to_input(value, self.input_details[name])
-            resized |= value.shape != self._shapes[name]
+                value = self._fit(name, value)
+            if value.shape != self._shapes[name]:
+                self._check_shape(name, value.shape)
+                resized = True
             arrays.append((name, index, value))
         interpreter = self.interpreter
         try:
@@ -123,11 +153,35 @@ class LiteRTRunner:
             self._open()  # a refused resize can leave the interpreter unusable; the next call starts clean
             raise InvalidInputError(
                 f"LiteRT could not run the model on inputs of shapes { {n: v.shape for n, _, v in arrays} } "
-                f"(the model's: { {n: tuple(d['shape_signature']) for n, d in self.input_details.items()} }): {error}"
+                f"(the model's: { {n: tuple(int(x) for x in d['shape_signature']) for n, d in self.input_details.items()} }): "
+                f"{describe_error(error)}"
             ) from error
         for name in self._dequantized:
             outputs[name] = _from_output(outputs[name], self.output_details[name])
         return outputs
+
+    def _fit(self, name: str, value) -> np.ndarray:
+        """``value`` as input ``name`` wants it; values that would change in the cast are refused."""
+        details = self.input_details[name]
+        try:
+            array = np.asarray(value.numpy() if hasattr(value, "numpy") else value)
+        except (TypeError, ValueError) as error:
+            raise InvalidInputError(f"input '{name}' of the .tflite model expects an array, got "
+                                    f"{type(value).__name__} ({error})") from error
+        scale = details.get("quantization", (0.0, 0))[0]
+        if not (scale and array.dtype.kind == "f"):  # float data for a quantized input is quantized below
+            spec = InputSpec(name, tuple(int(d) for d in details["shape"]), np.dtype(details["dtype"]).name)
+            array = cast_values(array, spec, "LiteRTRunner.run", [])
+        return to_input(array, details)
+
+    def _check_shape(self, name: str, shape) -> None:
+        """A shape the model declares (``-1`` axes may take any size), so no fixed axis is silently resized."""
+        signature = tuple(int(d) for d in self.input_details[name]["shape_signature"])
+        fits = len(shape) == len(signature) and all(want in (-1, got) for want, got in zip(signature, shape))
+        if not fits:
+            declared = tuple(None if d == -1 else d for d in signature)
+            free = " (None: any size)" if None in declared else ""
+            raise InvalidInputError(f"input '{name}' of the .tflite model has shape {declared}{free}, got {tuple(shape)}")
 
     @property
     def batch_resizable(self) -> bool:
@@ -150,7 +204,7 @@ def to_input(value, details) -> np.ndarray:
     if scale and np.issubdtype(dtype, np.integer) and np.issubdtype(array.dtype, np.floating):
         info = np.iinfo(dtype)
         array = np.clip(np.round(array / scale + zero_point), info.min, info.max)
-    return np.ascontiguousarray(array, dtype=dtype)
+    return np.asarray(array, dtype=dtype, order="C")  # ascontiguousarray would make a scalar 1-d
 
 
 def _from_output(value, details) -> np.ndarray:

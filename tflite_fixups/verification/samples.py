@@ -8,9 +8,9 @@ drawn at random from the input specs.
 
 from __future__ import annotations
 
-import itertools
+import sys
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
+from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -23,6 +23,11 @@ Sample = Dict[str, np.ndarray]
 RANDOM_DYNAMIC_AXIS_SIZE = 8
 #: Integer inputs are drawn from [0, RANDOM_INT_HIGH): small enough for any embedding table.
 RANDOM_INT_HIGH = 8
+#: At most this many samples are read from ``sample_inputs`` (an endless generator or a repeated
+#: tf.data.Dataset is cut here, with a warning); ``num_random_samples`` may not exceed it either.
+MAX_SAMPLE_INPUTS = 10_000
+#: ...and at most this many bytes of sample data, so a stream of large inputs cannot exhaust memory.
+MAX_SAMPLE_BYTES = 1 << 30
 
 
 @dataclass
@@ -32,6 +37,8 @@ class SampleSet:
     samples: List[Sample]
     source: str  # "user" or "random"
     notes: List[str] = field(default_factory=list)
+    #: things the user must hear about (input cut at a cap): they go to the result's warnings too
+    warnings: List[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -43,6 +50,7 @@ def random_samples(specs: Sequence[InputSpec], count: int = 8, seed: int = 0) ->
     A dynamic batch axis gets size 1, any other dynamic axis size 8.
     """
     rng = np.random.default_rng(seed)
+    _check_random_sample_size(specs)
     samples = []
     for _ in range(count):
         sample = {}
@@ -54,6 +62,25 @@ def random_samples(specs: Sequence[InputSpec], count: int = 8, seed: int = 0) ->
             sample[spec.name] = random_array(rng, shape, spec)
         samples.append(sample)
     return samples
+
+
+#: Random samples are drawn only when one sample stays below this size (bytes), so a huge pinned
+#: shape fails with a clear error instead of exhausting memory.
+MAX_RANDOM_SAMPLE_BYTES = 1 << 30
+
+
+def _check_random_sample_size(specs: Sequence[InputSpec]) -> None:
+    total = 0
+    for spec in specs:
+        dims = [(1 if axis == 0 else RANDOM_DYNAMIC_AXIS_SIZE) if d is None else d for axis, d in enumerate(spec.shape)]
+        itemsize = np.dtype(spec.dtype).itemsize if spec.dtype != "string" else 8
+        total += int(np.prod(dims, dtype=np.float64)) * itemsize
+    if total > MAX_RANDOM_SAMPLE_BYTES:
+        shapes = ", ".join(str(s) for s in specs)
+        raise InvalidInputError(
+            f"one random sample of inputs {shapes} would take {total / 2 ** 30:,.1f} GiB: too large to draw "
+            "(is a shape in input_specs wrong?); pass sample_inputs of real data instead"
+        )
 
 
 def random_array(rng: np.random.Generator, shape, spec: InputSpec) -> np.ndarray:
@@ -79,10 +106,18 @@ def collect_samples(
 ) -> SampleSet:
     """Normalise ``sample_inputs`` against ``specs``; draw random ones when it is None.
 
+    At most :data:`MAX_SAMPLE_INPUTS` samples (and :data:`MAX_SAMPLE_BYTES` of
+    data) are read; an endless source is cut there and the set's ``warnings`` say so.
+
     Raises:
         InvalidInputError: unknown or missing input names, wrong ranks, shapes
-            that do not fit the specs, or floats given for an integer input.
+            that do not fit the specs, values that do not fit an input's dtype
+            (strings, complex, out-of-range integers, non-integral floats for an
+            integer input), empty arrays, or a source that raised.
     """
+    check_sample_count(num_random, "num_random_samples")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise InvalidInputError(f"seed must be a non-negative integer, got {seed!r}")
     if sample_inputs is None:
         return SampleSet(
             random_samples(specs, num_random, seed),
@@ -91,15 +126,125 @@ def collect_samples(
              "pass real data for a meaningful check"],
         )
     notes: List[str] = []
-    raw = _as_sample_list(specs, sample_inputs, max_samples)
-    if not raw:
-        raise InvalidInputError("sample_inputs yielded no samples")
+    limit = MAX_SAMPLE_INPUTS if max_samples is None else min(max_samples, MAX_SAMPLE_INPUTS)
     samples: List[Sample] = []
-    for index, item in enumerate(raw):
+    read = read_samples(specs, sample_inputs, limit, what="sample_inputs")
+    for index, item in read:
         samples.extend(normalise_sample(specs, item, index, notes))
-    if max_samples is not None:
-        samples = samples[:max_samples]
-    return SampleSet(samples, "user", notes)
+    if not samples:
+        raise InvalidInputError(
+            "sample_inputs yielded no samples (an empty list or dataset, or an exhausted generator?); pass arrays, "
+            "or a zero-argument function that yields them, e.g. lambda: iter(x_test[:64])"
+        )
+    warnings = list(read.warnings)
+    if len(samples) > limit:
+        samples = samples[:limit]
+        if max_samples is None:
+            warnings.append(f"sample_inputs holds more than {limit:,} samples: verified on the first {limit:,} "
+                            "(tflite_fixups.verification.samples.MAX_SAMPLE_INPUTS)")
+    return SampleSet(samples, "user", notes, warnings)
+
+
+def check_sample_count(value: Any, what: str) -> None:
+    """Raise InvalidInputError unless ``value`` is an integer in [1, MAX_SAMPLE_INPUTS]."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 1 <= value <= MAX_SAMPLE_INPUTS:
+        raise InvalidInputError(f"{what} must be an integer from 1 to {MAX_SAMPLE_INPUTS:,}, got {value!r}")
+
+
+class read_samples:
+    """Iterate ``(index, item)`` over what the user passed as samples, bounded and with clear errors.
+
+    Stops after ``limit`` items or :data:`MAX_SAMPLE_BYTES` of data; ``warnings``
+    then says the source was cut (an endless generator, a ``.repeat()``-ed
+    dataset). An exception raised by the user's generator becomes an
+    InvalidInputError naming ``what`` and the item it was producing.
+
+    Example:
+        >>> read = read_samples(specs, itertools.repeat(x), 100, what="sample_inputs")   # doctest: +SKIP
+        >>> len(list(read)), read.warnings                                                # doctest: +SKIP
+        (100, ['sample_inputs was cut after 100 samples (the limit): only those were used'])
+    """
+
+    def __init__(self, specs: Sequence[InputSpec], source: Any, limit: int, *, what: str):
+        self.limit, self.what = limit, what
+        self.warnings: List[str] = []
+        self._items, self._endless = _as_sample_source(specs, source, what)
+
+    def __iter__(self) -> Iterator[Tuple[int, Any]]:
+        total_bytes, index = 0, 0
+        iterator = iter(self._items)
+        while True:
+            if index >= self.limit or total_bytes >= MAX_SAMPLE_BYTES:
+                if self._endless or _has_more(iterator):
+                    self.warnings.append(self._cut_warning(index, total_bytes))
+                return
+            try:
+                item = next(iterator)
+            except StopIteration:
+                return
+            except InvalidInputError:
+                raise
+            except Exception as error:
+                raise InvalidInputError(
+                    f"{self.what} raised {type(error).__name__} while producing sample {index}: {error}"
+                ) from error
+            total_bytes += _nbytes(item)
+            yield index, item
+            index += 1
+
+    def _cut_warning(self, count: int, total_bytes: int) -> str:
+        source = f"{self.what} (an endless tf.data.Dataset: .repeat() without a count)" if self._endless else self.what
+        if total_bytes >= MAX_SAMPLE_BYTES:
+            return (f"{source} was cut after {count:,} samples ({total_bytes / 2 ** 20:,.0f} MiB; the limit is "
+                    f"{MAX_SAMPLE_BYTES / 2 ** 20:,.0f} MiB): only those were used")
+        return f"{source} was cut after {count:,} samples (the limit): only those were used"
+
+
+def _has_more(iterator: Iterator[Any]) -> bool:
+    try:
+        next(iterator)
+    except StopIteration:
+        return False
+    except Exception:  # a source failing past the cap has nothing more to give either way
+        return False
+    return True
+
+
+def _nbytes(item: Any) -> int:
+    if isinstance(item, Mapping):
+        return sum(_nbytes(v) for v in item.values())
+    if isinstance(item, (list, tuple)):
+        return sum(_nbytes(v) for v in item)
+    return int(getattr(item, "nbytes", 0) or 0)
+
+
+def _as_sample_source(specs: Sequence[InputSpec], sample_inputs: Any, what: str) -> Tuple[Iterable[Any], bool]:
+    """An iterable of items (one sample each, or a batch to split) from any accepted form, and whether it is endless."""
+    if _is_one_sample(specs, sample_inputs):
+        return [sample_inputs], False
+    source = sample_inputs
+    if is_data_factory(source):
+        source = call_data_factory(source, what)
+        if _is_one_sample(specs, source):
+            return [source], False
+    dataset = _dataset_items(source)
+    if dataset is not None:
+        return dataset
+    if isinstance(source, (str, bytes)) or not isinstance(source, Iterable):
+        raise InvalidInputError(
+            f"{what}: expected an array, a list of arrays in input order, a dict by input name, "
+            f"or an iterable/zero-argument callable yielding those; got {type(sample_inputs).__name__}"
+        )
+    return source, False
+
+
+def _dataset_items(value: Any) -> Optional[Tuple[Iterable[Any], bool]]:
+    """A tf.data.Dataset's elements as NumPy, and whether its cardinality is infinite; None for other values."""
+    tf = sys.modules.get("tensorflow")
+    if tf is None or not isinstance(value, tf.data.Dataset):
+        return None
+    endless = int(value.cardinality()) == int(tf.data.INFINITE_CARDINALITY)
+    return (tf.nest.map_structure(lambda t: t.numpy() if hasattr(t, "numpy") else t, e) for e in value), endless
 
 
 def _is_array_like(value: Any) -> bool:
@@ -132,34 +277,17 @@ def call_data_factory(factory: Any, what: str) -> Any:
         ) from error
 
 
-def _as_sample_list(specs, sample_inputs, max_samples) -> List[Any]:
-    if _is_one_sample(specs, sample_inputs):
-        return [sample_inputs]
-    source = sample_inputs
-    if is_data_factory(source):
-        source = call_data_factory(source, "sample_inputs")
-        if _is_one_sample(specs, source):
-            return [source]
-    if isinstance(source, (str, bytes)) or not isinstance(source, Iterable):
-        raise InvalidInputError(
-            "sample_inputs: expected an array, a list of arrays in input order, a dict by input name, "
-            f"or an iterable/zero-argument callable yielding those; got {type(sample_inputs).__name__}"
-        )
-    iterator = iter(source)
-    return list(itertools.islice(iterator, max_samples) if max_samples is not None else iterator)
-
-
 def normalise_sample(
-    specs: Sequence[InputSpec], item: Any, index: int, notes: List[str], *, what: str = "sample"
+    specs: Sequence[InputSpec], item: Any, index: int, notes: List[str], *, what: str = "sample_inputs"
 ) -> List[Sample]:
     """One item (array, list in input order, dict by name) as dicts of arrays fitted to ``specs``.
 
     Casts dtypes, adds a missing batch axis and splits a batch when the batch is
     pinned to 1, noting each fix once in ``notes``; anything else that does not
-    fit raises InvalidInputError naming ``what`` and ``index``.
+    fit raises InvalidInputError naming ``what`` (the argument) and ``index``.
     """
     names = [s.name for s in specs]
-    where = f"{what} {index}"
+    where = f"{what}, sample {index}"
     if isinstance(item, Mapping):
         unknown = [k for k in item if k not in names]
         missing = [n for n in names if n not in item]
@@ -184,16 +312,8 @@ def normalise_sample(
 
 
 def _fit_array(spec: InputSpec, value: Any, where: str, notes: List[str]) -> np.ndarray:
-    array = np.asarray(value.numpy() if hasattr(value, "numpy") else value)
-    target = np.dtype(spec.dtype)
-    if array.dtype != target:
-        if np.issubdtype(target, np.integer) and not np.issubdtype(array.dtype, np.integer):
-            if not (array.dtype == np.bool_ or np.all(np.mod(array, 1) == 0)):
-                raise InvalidInputError(
-                    f"{where}: input '{spec.name}' expects {spec.dtype} values, got non-integral {array.dtype}"
-                )
-        _note_once(notes, f"input '{spec.name}': cast {array.dtype} samples to {spec.dtype}")
-        array = array.astype(target)
+    array = _as_array(value, where, spec)
+    array = cast_values(array, spec, where, notes)
     if array.ndim == spec.rank - 1 and spec.rank and spec.shape[0] in (1, None):
         _note_once(notes, f"input '{spec.name}': added the missing batch axis to samples")
         array = array[np.newaxis]
@@ -207,7 +327,90 @@ def _fit_array(spec: InputSpec, value: Any, where: str, notes: List[str]) -> np.
             raise InvalidInputError(
                 f"{where}: input '{spec.name}' expects shape {spec.shape}, got {array.shape} (axis {axis})"
             )
+    if array.size == 0:
+        raise InvalidInputError(
+            f"{where}: input '{spec.name}' is empty (shape {array.shape}); expected values of shape {spec.shape}"
+        )
     return array
+
+
+def _as_array(value: Any, where: str, spec: InputSpec) -> np.ndarray:
+    if hasattr(value, "to_tensor") or hasattr(value, "indices") and hasattr(value, "dense_shape"):
+        raise InvalidInputError(
+            f"{where}: input '{spec.name}' got a {type(value).__name__}; pass a dense array (ragged.to_tensor(), "
+            "tf.sparse.to_dense)"
+        )
+    try:
+        return np.asarray(value.numpy() if hasattr(value, "numpy") else value)
+    except (ValueError, TypeError) as error:  # ragged nested lists, objects NumPy cannot take
+        raise InvalidInputError(
+            f"{where}: input '{spec.name}' expects an array of shape {spec.shape}, got a {type(value).__name__} "
+            f"NumPy cannot turn into one ({error})"
+        ) from error
+
+
+def cast_values(array: np.ndarray, spec: InputSpec, where: str, notes: List[str]) -> np.ndarray:
+    """``array`` as the input's dtype, refusing casts that would change values.
+
+    Allowed: numbers to a float dtype (float64 data beyond float32's range is
+    refused, not turned into inf), bools and integral values to an integer
+    dtype within its range, 0/1 to bool, text to a string input. Anything else
+    (strings or objects for a number, complex for a real input, non-integral
+    or out-of-range values for an integer input) raises InvalidInputError.
+    """
+    expected = f"{where}: input '{spec.name}' expects {spec.dtype} values"
+    if spec.dtype == "string":
+        if array.dtype.kind in "USO" and all(isinstance(v, (str, bytes)) for v in array.ravel()[:1000]):
+            return array.astype(object)
+        raise InvalidInputError(f"{expected} (text), got {array.dtype}")
+    target = np.dtype(spec.dtype)
+    if array.dtype == target:
+        return array
+    kind = array.dtype.kind
+    if kind in "USO" or kind == "V":
+        what = "strings" if kind in "US" else "Python objects (mixed types or ragged lists?)" if kind == "O" else "records"
+        raise InvalidInputError(f"{expected}, got {what} of dtype {array.dtype}")
+    if kind == "c" and target.kind != "c":
+        raise InvalidInputError(
+            f"{expected}, got complex values ({array.dtype}); the imaginary part would be lost: pass np.real(x) "
+            "if that is what you mean"
+        )
+    if kind in "mM":
+        raise InvalidInputError(f"{expected}, got dates or durations ({array.dtype})")
+    if target.kind == "f":
+        _check_float_range(array, target, expected)
+    elif target.kind in "iu":
+        _check_integer_values(array, target, expected)
+    elif target.kind == "b" and not np.all(np.isin(array, (0, 1))):
+        raise InvalidInputError(f"{expected}, got {array.dtype} values other than 0 and 1")
+    _note_once(notes, f"input '{spec.name}': cast {array.dtype} samples to {spec.dtype}")
+    return array.astype(target)
+
+
+def _check_float_range(array: np.ndarray, target: np.dtype, expected: str) -> None:
+    if array.dtype.kind != "f" or np.finfo(array.dtype).max <= np.finfo(target).max:
+        if array.dtype.kind in "iu" and array.size and np.abs(array).max() > np.finfo(target).max:
+            raise InvalidInputError(f"{expected}, got integers beyond its range")
+        return
+    finite = array[np.isfinite(array)]
+    if finite.size and np.abs(finite).max() > np.finfo(target).max:
+        raise InvalidInputError(
+            f"{expected}, got {array.dtype} values up to {np.abs(finite).max():.3g}, beyond {target.name}'s "
+            f"largest {np.finfo(target).max:.3g}: they would become inf"
+        )
+
+
+def _check_integer_values(array: np.ndarray, target: np.dtype, expected: str) -> None:
+    if array.dtype.kind == "b" or not array.size:
+        return
+    if array.dtype.kind == "f" and not (np.all(np.isfinite(array)) and np.all(np.mod(array, 1) == 0)):
+        raise InvalidInputError(f"{expected}, got non-integral {array.dtype} values")
+    info = np.iinfo(target)
+    low, high = array.min(), array.max()
+    if low < info.min or high > info.max:
+        raise InvalidInputError(
+            f"{expected} in [{info.min}, {info.max}], got values from {low} to {high}: they would wrap around"
+        )
 
 
 def _split_batches(specs, arrays, where, notes) -> List[Sample]:

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..conversion.flatbuffer import flex_ops, op_counts
+from .._api import public_api
+from .._quiet import quiet_tensorflow
+from ..conversion.flatbuffer import flex_ops, op_counts, read_tflite
 from ..errors import InvalidInputError
 from ..models.loading import load_model
 from ..models.signature_model import SignatureModel
 from ..models.specs import InputSpecsArg
 from ..models.pinning import ShapePinning
 from ..reports.pinning import PinningCheck, PinningReport
-from ..reports.verification import StageComparison, VerificationReport
-from .._progress import progress
+from ..reports.verification import SampleFailure, StageComparison, VerificationReport
 from .batching import LITERT_MAX_BATCH, SampleRun, run_samples
 from .litert import LiteRTRunner
 from .metrics import compare_outputs
@@ -27,6 +27,7 @@ DEFAULT_RTOL = 1e-4
 DEFAULT_NUM_RANDOM_SAMPLES = 8
 
 
+@public_api
 def verify(
     model: Any,
     tflite_model: Any,
@@ -60,10 +61,12 @@ def verify(
     check_tolerances(atol, rtol)
     if max_batch is not None and (isinstance(max_batch, bool) or not isinstance(max_batch, int) or max_batch < 1):
         raise InvalidInputError(f"max_batch must be a positive integer or None, got {max_batch!r}")
-    tflite_bytes = _tflite_bytes(tflite_model)
+    tflite_bytes = read_tflite(tflite_model)
     reference = load_model(model, input_specs)
     samples = collect_samples(reference.input_specs, sample_inputs, num_random=num_random_samples, seed=seed)
-    return verify_stages([("original", reference)], tflite_bytes, samples, atol=atol, rtol=rtol, max_batch=max_batch)
+    report = verify_stages([("original", reference)], tflite_bytes, samples, atol=atol, rtol=rtol, max_batch=max_batch)
+    report.notes = list(samples.warnings) + report.notes  # an endless input cut at the cap, said first
+    return report
 
 
 def verify_stages(
@@ -86,6 +89,7 @@ def verify_stages(
     the reference's lengths, and the error is split into pinning and conversion.
     Samples of the same shape run several per call where the model allows it
     (see :mod:`tflite_fixups.verification.batching`); ``max_batch=1`` turns that off.
+    ``tflite_bytes`` must have been through :func:`~tflite_fixups.conversion.flatbuffer.read_tflite`.
     """
     flex = flex_ops(counts if counts is not None else op_counts(tflite_bytes))
     if flex:
@@ -93,15 +97,23 @@ def verify_stages(
             f"the model uses Select-TF (Flex) ops {flex}, which LiteRT's Python interpreter cannot run; "
             "it is NOT verified. Rewrite them with tff.passes.replace_unsupported_ops()"
         )
+    with quiet_tensorflow():  # a model failing on a sample makes TF's runtime log it
+        return _verify_stages(stages, tflite_bytes, samples, atol=atol, rtol=rtol, pinning=pinning,
+                              max_batch=max_batch)
+
+
+def _verify_stages(stages, tflite_bytes, samples, *, atol, rtol, pinning, max_batch) -> VerificationReport:
     feeds = _Feeds(pinning, samples, max_batch)
     reference = stages[0][1]
-    runner = LiteRTRunner(tflite_bytes)
+    runner = LiteRTRunner.for_checked_bytes(tflite_bytes)
     _check_input_names(reference, runner)
-    expected = feeds.run(reference, "running the original model")
+    original = feeds.run(reference, "running the original model")
+    expected = original.outputs
     name_map, notes = _match_output_names(reference.output_names, runner.output_names)
     report = VerificationReport(
         ok=False, num_samples=len(samples), sample_source=samples.source, atol=atol, rtol=rtol,
         notes=list(samples.notes) + notes,
+        sample_failures=[SampleFailure(i, "original", message) for i, message in sorted(original.failures.items())],
     )
     final_tf = None
     for stage_name, stage_model in stages[1:]:
@@ -112,13 +124,23 @@ def verify_stages(
     litert = run_on_litert(runner, feeds.pinned, max_batch=max_batch)
     report.litert_batch_size = litert.batch_size
     report.notes += feeds.notes + litert.notes
+    report.sample_failures += [SampleFailure(i, "tflite", message) for i, message in sorted(litert.failures.items())]
     actual = feeds.cropped(litert.outputs, expected, name_map)
-    report.outputs = compare_outputs(expected, actual, atol=atol, rtol=rtol, name_map=name_map)
+    report.outputs = _compare_where_both_ran(expected, actual, atol=atol, rtol=rtol, name_map=name_map)
     report.stages.append(StageComparison("tflite", report.outputs))
-    report.ok = all(o.within_tolerance for o in report.outputs.values())
+    report.ok = bool(report.outputs) and not report.sample_failures and all(
+        o.within_tolerance for o in report.outputs.values())
     if pinning is not None:
         report.pinning = feeds.report(expected, final_tf if reference.pinning is None else None, actual, name_map)
     return report
+
+
+def _compare_where_both_ran(expected, actual, *, atol, rtol, name_map):
+    """compare_outputs over the samples on which both models ran (failed samples are reported apart)."""
+    both = [(e, a) for e, a in zip(expected, actual) if e is not None and a is not None]
+    if not both:
+        return {}
+    return compare_outputs([e for e, _ in both], [a for _, a in both], atol=atol, rtol=rtol, name_map=name_map)
 
 
 class _Feeds:
@@ -135,17 +157,18 @@ class _Feeds:
             self.original = [pinning.reference(s) for s in self.samples]
             self.pinned = [pinning.fit(s) for s in self.samples]
 
-    def run(self, model: SignatureModel, description: str) -> List[Dict[str, np.ndarray]]:
+    def run(self, model: SignatureModel, description: str) -> SampleRun:
         """The model on every sample it should see. With a pinning, unpinned models see many
-        lengths and are traced at each sample's own shape; otherwise samples are batched."""
+        lengths and are traced at each sample's own shape; otherwise samples are batched.
+        A sample the model fails on has None outputs and its error in the run's ``failures``."""
         feeds = self.for_model(model)
         if self.pinning is not None:
             run_one = model.run if model.pinning is not None else model.run_at_own_shape
-            return [run_one(feed) for feed in progress(feeds, description=description)]
+            return run_samples(run_one, feeds, description=description)
         run = run_samples(model.run, feeds, run_batch=_batched_run(model, len(feeds)), max_batch=self.max_batch,
                           description=description)
         self.notes += run.notes
-        return run.outputs
+        return run
 
     def for_model(self, model: SignatureModel) -> List[Sample]:
         return self.pinned if model.pinning is not None else self.original
@@ -156,6 +179,7 @@ class _Feeds:
             return outputs
         name_map = name_map or {}
         return [
+            None if got is None or want is None else
             self.pinning.crop_outputs(got, {name_map.get(k, k): v for k, v in want.items()})
             for got, want in zip(outputs, expected)
         ]
@@ -164,6 +188,8 @@ class _Feeds:
         pinned_lengths = {e.name: tuple(e.pinned_shape[a] for a in e.pinned_axes if a != 0) for e in self.pinning.inputs}
         report = PinningReport(str(self.pinning), pinned_lengths={k: v for k, v in pinned_lengths.items() if v})
         for index, sample in enumerate(self.samples):
+            if expected[index] is None or actual[index] is None or (final_tf is not None and final_tf[index] is None):
+                continue  # listed in the report's sample_failures
             total = _max_error(expected[index], actual[index], name_map)
             pinning_error = None if final_tf is None else _max_error(expected[index], final_tf[index], None)
             reference = final_tf[index] if final_tf is not None else expected[index]
@@ -222,14 +248,18 @@ def _max_error(expected, actual, name_map) -> float:
 def _compare_stage(name, model, feeds: _Feeds, expected, atol, rtol):
     if model is None:
         return StageComparison(name, note="could not be loaded for comparison"), None
-    try:
-        outputs = feeds.run(model, f"running stage '{name}'")
-    except Exception as error:  # a pass may legitimately change the signature; report, don't fail
-        note = f"not comparable on these samples: {type(error).__name__}: {error}"
-        return StageComparison(name, note=note), None
-    name_map, _ = _match_output_names(list(expected[0]), model.output_names)
-    outputs = feeds.cropped(outputs, expected, name_map)
-    return StageComparison(name, compare_outputs(expected, outputs, atol=atol, rtol=rtol, name_map=name_map)), outputs
+    run = feeds.run(model, f"running stage '{name}'")
+    if len(run.failures) == len(run.outputs):  # a pass may legitimately change the signature; report, don't fail
+        return StageComparison(name, note=f"not comparable on these samples: {next(iter(run.failures.values()))}"), None
+    reference_names = next((list(e) for e in expected if e is not None), model.output_names)
+    name_map, _ = _match_output_names(reference_names, model.output_names)
+    outputs = feeds.cropped(run.outputs, expected, name_map)
+    note = None
+    if run.failures:
+        first = min(run.failures)
+        note = f"failed on {len(run.failures)} sample(s), first sample {first}: {run.failures[first]}"
+    comparison = _compare_where_both_ran(expected, outputs, atol=atol, rtol=rtol, name_map=name_map)
+    return StageComparison(name, comparison, note=note), outputs
 
 
 def _check_input_names(reference: SignatureModel, runner: LiteRTRunner) -> None:
@@ -251,23 +281,8 @@ def _match_output_names(reference: List[str], candidate: List[str]) -> Tuple[Dic
 
 
 def check_tolerances(atol: float, rtol: float) -> None:
-    """Raise InvalidInputError unless both tolerances are non-negative numbers."""
+    """Raise InvalidInputError unless both tolerances are finite non-negative numbers."""
     for name, value in (("atol", atol), ("rtol", rtol)):
-        if not isinstance(value, (int, float, np.floating)) or not value >= 0:
-            raise InvalidInputError(f"{name} must be a non-negative number, got {value!r}")
-
-
-def _tflite_bytes(tflite_model: Any) -> bytes:
-    if isinstance(tflite_model, (bytes, bytearray, memoryview)):
-        return bytes(tflite_model)
-    if isinstance(tflite_model, (str, os.PathLike)):
-        if not os.path.isfile(tflite_model):
-            raise InvalidInputError(f"no .tflite file at '{os.fspath(tflite_model)}'")
-        with open(tflite_model, "rb") as handle:
-            return handle.read()
-    converted = getattr(tflite_model, "tflite_model", None)
-    if isinstance(converted, bytes):
-        return converted
-    raise InvalidInputError(
-        f"tflite_model: expected .tflite bytes, a path or a ConversionResult, got {type(tflite_model).__name__}"
-    )
+        if (isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating))
+                or not 0 <= value < float("inf")):
+            raise InvalidInputError(f"{name} must be a finite non-negative number such as 1e-4, got {value!r}")

@@ -53,19 +53,54 @@ def calibrate(model: Any, data: Any) -> int:
     hosts = [layer for layer in keras_compat.model_layers(model) if hasattr(layer, "_fake_quant_calibrating")]
     if not hosts:
         raise InvalidInputError("calibrate needs a fake-quant model (from tff.passes.insert_fake_quant)")
-    count = 0
+    count = samples = 0
     for layer in hosts:
         layer._fake_quant_calibrating = True
     try:
         for batch in progress(_batches(model, data), description="calibrating fake-quant ranges", unit="batch"):
+            _check_batch(model, batch, count)
             model(batch, training=False)
             count += 1
+            samples += len(tf.nest.flatten(batch)[0])
+            if samples >= MAX_CALIBRATION_SAMPLES:  # an endless generator or a .repeat()-ed dataset stops here
+                break
     finally:
         for layer in hosts:
             layer._fake_quant_calibrating = False
     if count == 0:
         raise InvalidInputError("calibration_data holds no batch; give at least one batch of real inputs")
     return count
+
+
+#: Calibration reads at most this many samples, so an endless source stops (ranges settle long before).
+MAX_CALIBRATION_SAMPLES = 10_000
+
+
+def _check_batch(model: Any, batch: Any, index: int) -> None:
+    """InvalidInputError unless every array of ``batch`` fits the model input it feeds (rank, fixed axes, numbers)."""
+    arrays = tf.nest.flatten(batch)
+    inputs = list(model.inputs)
+    if len(arrays) != len(inputs):
+        raise InvalidInputError(
+            f"calibration_data, batch {index}: {len(arrays)} array(s) for a model with {len(inputs)} input(s)"
+        )
+    for array, tensor in zip(arrays, inputs):
+        want = tuple(None if d is None else int(d) for d in tensor.shape)
+        got = tuple(np.shape(array))
+        name = getattr(getattr(tensor, "_keras_history", None), "operation", None)
+        name = getattr(name, "name", None) or getattr(tensor, "name", "input")
+        if len(got) != len(want) or any(w is not None and w != g for w, g in zip(want, got)):
+            raise InvalidInputError(
+                f"calibration_data, batch {index}: input '{name}' expects shape {want} (None: any size), got {got}"
+            )
+        values = np.asarray(array)
+        if values.dtype.kind not in "biuf":
+            raise InvalidInputError(f"calibration_data, batch {index}: input '{name}' expects numbers, got {values.dtype}")
+        if values.dtype.kind == "f" and not np.all(np.isfinite(values)):
+            raise InvalidInputError(
+                f"calibration_data, batch {index}: input '{name}' holds NaN or inf; activation ranges must be "
+                "finite: drop or clean those samples"
+            )
 
 
 def _batches(model: Any, data: Any) -> Iterable[Any]:

@@ -1,13 +1,18 @@
 """Image resampling: ResizeBicubic, ResizeArea, ScaleAndTranslate and CropAndResize.
 
-Resampling ops (ResizeBicubic, ResizeArea, ScaleAndTranslate) are separable:
-``out = R . image . C^T`` with an interpolation matrix per spatial axis, applied
-as two batched matrix products over reshaped (never transposed) images. The
-matrices depend only on the static sizes (NumPy constants), or for
-ScaleAndTranslate also on the scale/translation inputs (computed in the graph,
-folded to constants by the converter when those inputs are constant).
-CropAndResize gathers the neighbouring pixels of every crop position and
-interpolates them with selects and elementwise arithmetic.
+Resampling ops (ResizeBicubic, ResizeArea, ScaleAndTranslate) are separable: a
+1-D pass along the rows, then one along the columns, each a weighted sum over a
+few input pixels ("taps") per output pixel. A pass is one GATHER of the K taps
+of every output row/column, one MUL by their weights and a SUM over K, on
+reshaped (never transposed) images. Only TF's own taps enter a sum, so a NaN or
++-inf pixel spreads exactly where TF's kernel spreads it (a dense interpolation
+matrix would multiply it by the zeros around its taps, and 0 * NaN is NaN: one
+NaN pixel would fill the whole channel). Taps and weights depend only on the
+static sizes (NumPy constants), or for ScaleAndTranslate also on the
+scale/translation inputs (computed in the graph, folded to constants by the
+converter when those inputs are constant). CropAndResize gathers the
+neighbouring pixels of every crop position and interpolates them with selects
+and elementwise arithmetic.
 
 Each rule follows TensorFlow's CPU kernel semantics (pixel-centre conventions,
 edge handling, rounding of the bicubic coefficient table) and states its
@@ -24,8 +29,13 @@ import numpy as np
 from ..registry import NodeView, rewrite_rule
 from ._common import _MAX_GATHER, _image_hwc, tf
 
-_MAX_SIDE = 2048  # resampling: dense interpolation matrices of at most 2048 x 2048 per axis
+_MAX_SIDE = 2048  # resampling: at most 2048 pixels per side
 _TINY_SUM = 1000.0 * float(np.finfo(np.float32).tiny)  # weight sums below this are not normalised (like TF)
+_NONFINITE_LIMIT = "a NaN/inf pixel reaches only the outputs TF's taps reach"
+_FEW_TAPS = 16  # up to this many taps, one GATHER per tap (measured faster than one GATHER and a SUM)
+_GATHER_BUDGET = 1 << 24  # one GATHER of every tap at once: at most 16M values (64 MB) per image and pass
+_MAX_LOOP_TAPS = 256  # beyond the budget, one GATHER per tap (memory of the output only): at most 256 taps
+_TAPS_LIMIT = f"at most {_MAX_LOOP_TAPS} taps per output pixel or {_GATHER_BUDGET} gathered values per pass"
 
 _REAL_DTYPES = ("float16", "bfloat16", "float32", "float64", "int8", "uint8", "int16", "uint16", "int32", "int64")
 
@@ -54,8 +64,8 @@ def _resampling_sizes(node: NodeView) -> Tuple[int, int, int, int, int]:
     height, width, channels = _image_hwc(node)
     out_height, out_width = _output_hw(node)
     if max(height, width, out_height, out_width) > _MAX_SIDE:
-        node.decline(f"image sides {height}x{width} -> {out_height}x{out_width}: dense interpolation matrices "
-                     f"are limited to {_MAX_SIDE} per side")
+        node.decline(f"image sides {height}x{width} -> {out_height}x{out_width}: resampling is "
+                     f"limited to {_MAX_SIDE} per side")
     if min(height, width, channels, out_height, out_width) == 0:
         node.decline("empty images are left to TensorFlow")
     return height, width, channels, out_height, out_width
@@ -68,16 +78,65 @@ def _resize_scale(in_size: int, out_size: int, align_corners: bool) -> np.float3
     return np.float32(in_size) / np.float32(out_size)
 
 
-def _apply_separable(image, rows, cols, out_height: int, out_width: int):
-    """``rows . image . cols^T`` per batch and channel: [B, H, W, C] -> [B, out_height, out_width, C].
+def _gather_pass(values, indices, weights, size: int, per_image: int = 1):
+    """One separable pass: (N, size, M) ``values`` -> (N, out, M), out[o] = sum_k weights[o, k] values[indices[o, k]].
 
-    ``rows`` is [out_height, H], ``cols`` [out_width, W] (NumPy or tensors). Two
-    batched matmuls on reshaped views; no transposes.
+    ``indices`` (out, K) int32 and ``weights`` (out, K) float32 are NumPy arrays or tensors. An
+    index equal to ``size`` is a padding tap: it reads an appended zero, so it adds 0 whatever
+    the image holds. Every other tap is summed like TF does, zero weights included (0 * NaN is NaN
+    there too). Up to ``_FEW_TAPS`` taps are gathered one at a time and summed in TF's order
+    (fastest on LiteRT); more at once, within ``_GATHER_BUDGET`` values per image (``per_image``
+    rows of N make one image) or when K is a run-time length, else again one at a time;
+    :func:`_check_passes` declines what fits neither.
+    """
+    padded = tf.pad(values, [[0, 0], [0, 1], [0, 0]]) if _has_padding(indices, size) else values
+    out, taps = indices.shape
+    if taps is None or (taps > _FEW_TAPS and per_image * out * taps * values.shape[2] <= _GATHER_BUDGET):
+        gathered = tf.gather(padded, indices, axis=1)  # (N, out, K, M)
+        return tf.reduce_sum(gathered * tf.expand_dims(tf.expand_dims(weights, 0), -1), axis=2)
+    total = None
+    for k in range(taps):
+        term = tf.gather(padded, indices[:, k], axis=1) * tf.reshape(weights[:, k], [1, -1, 1])
+        total = term if total is None else total + term
+    return total
+
+
+def _check_passes(node: NodeView, sizes: Tuple[int, int, int, int, int], row_taps: int, col_taps: int) -> None:
+    """Decline when a pass has more than ``_MAX_LOOP_TAPS`` taps and cannot gather them all at once."""
+    height, width, channels, out_height, out_width = sizes
+    for taps, gathered in ((row_taps, out_height * row_taps * width * channels),
+                           (col_taps, out_height * out_width * col_taps * channels)):
+        if taps > _MAX_LOOP_TAPS and gathered > _GATHER_BUDGET:
+            node.decline(f"{taps} taps per output pixel ({height}x{width}x{channels} -> {out_height}x{out_width}): "
+                         f"more than {_MAX_LOOP_TAPS} taps and {_GATHER_BUDGET} gathered values per pass")
+
+
+def _has_padding(indices, size: int) -> bool:
+    return not isinstance(indices, np.ndarray) or bool(np.any(indices == size))
+
+
+def _apply_separable(image, rows, cols, out_height: int, out_width: int):
+    """The row pass, then the column pass: [B, H, W, C] -> [B, out_height, out_width, C].
+
+    ``rows`` and ``cols`` are (indices, weights) pairs for :func:`_gather_pass`, of
+    shapes (out_height, K) and (out_width, K'). Two gathers on reshaped views; no transposes.
     """
     _, height, width, channels = image.shape
-    by_rows = tf.matmul(rows, tf.reshape(image, [-1, height, width * channels]))  # [B, Ho, W*C]
-    by_cols = tf.matmul(cols, tf.reshape(by_rows, [-1, width, channels]))  # [B*Ho, Wo, C]
+    by_rows = _gather_pass(tf.reshape(image, [-1, height, width * channels]), *rows, height)  # [B, Ho, W*C]
+    by_cols = _gather_pass(tf.reshape(by_rows, [-1, width, channels]), *cols, width, out_height)  # [B*Ho, Wo, C]
     return tf.reshape(by_cols, [-1, out_height, out_width, channels])
+
+
+def _taps_from_lists(taps: Sequence[Sequence[Tuple[int, float]]], in_size: int):
+    """(indices, weights) arrays of shape (out, K) from per-output lists of (index, weight); short lists
+    are padded with index ``in_size`` (a zero pixel) and weight 0."""
+    width = max(1, max(len(t) for t in taps))
+    indices = np.full((len(taps), width), in_size, np.int32)
+    weights = np.zeros((len(taps), width), np.float32)
+    for o, row in enumerate(taps):
+        for k, (index, weight) in enumerate(row):
+            indices[o, k], weights[o, k] = index, weight
+    return indices, weights
 
 
 # --- ResizeBicubic --------------------------------------------------------------------------------
@@ -93,12 +152,13 @@ def _keys_cubic(distance: np.ndarray, a: float) -> np.ndarray:
     return np.where(t <= 1.0, near, far)
 
 
-def _bicubic_matrix(in_size: int, out_size: int, align_corners: bool, half_pixel_centers: bool) -> np.ndarray:
-    """[out_size, in_size] float32 weights of TF's ResizeBicubic along one axis.
+def _bicubic_taps(in_size: int, out_size: int, align_corners: bool, half_pixel_centers: bool):
+    """(indices, weights), each (out_size, 4), of TF's ResizeBicubic along one axis.
 
-    Four taps around ``floor(position)``; ``a = -0.5`` with out-of-image taps
-    dropped and the rest renormalised (half-pixel centres), or ``a = -0.75``
-    with taps clamped to the edge (legacy mode).
+    Four taps around ``floor(position)``, clamped into the image like TF's (an
+    edge pixel may appear twice); ``a = -0.5`` with out-of-image taps given
+    weight 0 and the rest renormalised (half-pixel centres), or ``a = -0.75``
+    (legacy mode). TF sums all four taps, zero weights included.
     """
     scale = _resize_scale(in_size, out_size, align_corners)
     out = np.arange(out_size, dtype=np.float32)
@@ -113,70 +173,77 @@ def _bicubic_matrix(in_size: int, out_size: int, align_corners: bool, half_pixel
         weights = np.where(clamped == taps, weights, np.float32(0))
         total = weights.sum(axis=1, dtype=np.float32, keepdims=True)
         weights = np.where(np.abs(total) >= _TINY_SUM, weights * (np.float32(1) / total), weights)
-    matrix = np.zeros((out_size, in_size), np.float32)
-    np.add.at(matrix, (np.repeat(np.arange(out_size), 4), clamped.ravel()), weights.ravel())
-    return matrix
+    return clamped.astype(np.int32), weights.astype(np.float32)
 
 
 @rewrite_rule("ResizeBicubic", error_bound="1e-6 relative to the value range",
-              limits=f"static image and output sizes <= {_MAX_SIDE}")
+              limits=f"static image and output sizes <= {_MAX_SIDE}; {_NONFINITE_LIMIT}")
 def resize_bicubic(node: NodeView, images, size):
-    """Separable bicubic resampling as two matmuls with constant [out, in] weight matrices.
+    """Separable bicubic resampling: per axis, gather each output's 4 taps and sum them with constant weights.
 
     Reproduces TF's kernel: Keys cubic with a = -0.5 and renormalised edge taps
     for ``half_pixel_centers``, a = -0.75 with clamped taps otherwise, the
     fractional position rounded to 1/1024 like TF's coefficient table, and
     TF's ``align_corners`` scale. Any real input dtype; output float32.
+    A NaN or +-inf pixel reaches exactly the outputs whose 4 x 4 taps hold it,
+    as NaN or +-inf like TF's (an inf under a zero weight gives NaN there too).
     Preconditions: static H, W, C and output size, every side <= 2048.
-    Error (float32): matmul rounding, measured below 1e-6 of the value range.
+    Error (float32): summation rounding, measured below 1e-6 of the value range.
     """
     height, width, _, out_height, out_width = _resampling_sizes(node)
     align_corners, half_pixel = bool(node.attrs["align_corners"]), bool(node.attrs["half_pixel_centers"])
-    rows = _bicubic_matrix(height, out_height, align_corners, half_pixel)
-    cols = _bicubic_matrix(width, out_width, align_corners, half_pixel)
+    rows = _bicubic_taps(height, out_height, align_corners, half_pixel)
+    cols = _bicubic_taps(width, out_width, align_corners, half_pixel)
     return _apply_separable(_as_float32(node, images), rows, cols, out_height, out_width)
 
 
 # --- ResizeArea -----------------------------------------------------------------------------------
 
 
-def _area_matrix(in_size: int, out_size: int, scale: np.float32) -> np.ndarray:
-    """[out_size, in_size] float32 overlaps of output cell [y s, (y + 1) s) with each input pixel.
+def _area_taps(in_size: int, out_size: int, scale: np.float32, factor: np.float32 = np.float32(1)):
+    """(indices, weights) of output cell [y s, (y + 1) s) along one axis: each input pixel it overlaps.
 
-    Computed like TF (a cell inside one pixel weighs exactly s); overlaps beyond
-    the last pixel (align_corners) count for the last pixel.
+    Computed like TF (a cell inside one pixel weighs exactly s); overlaps
+    beyond the last pixel (align_corners) read the last pixel, as a separate tap
+    like in TF's sum. Weights are multiplied by ``factor``.
     """
-    matrix = np.zeros((out_size, in_size), np.float32)
     one = np.float32(1)
+    taps = []
     for y in range(out_size):
         start, end = np.float32(y) * scale, np.float32(y + 1) * scale
+        row = []
         for i in range(int(np.floor(start)), int(np.ceil(end))):
             pixel = np.float32(i)
             if pixel < start:
                 overlap = scale if pixel + one > end else pixel + one - start
             else:
                 overlap = end - pixel if pixel + one > end else one
-            matrix[y, min(max(i, 0), in_size - 1)] += overlap
-    return matrix
+            row.append((min(max(i, 0), in_size - 1), np.float32(overlap) * factor))
+        taps.append(row)
+    return _taps_from_lists(taps, in_size)
 
 
 @rewrite_rule("ResizeArea", error_bound="1e-6 relative to the value range",
-              limits=f"static image and output sizes <= {_MAX_SIDE}")
+              limits=f"static image and output sizes <= {_MAX_SIDE}; {_TAPS_LIMIT}; {_NONFINITE_LIMIT}")
 def resize_area(node: NodeView, images, size):
-    """Separable area averaging as two matmuls with constant [out, in] overlap-weight matrices.
+    """Separable area averaging: per axis, gather the input pixels each output cell overlaps and sum them.
 
     Output pixel y covers input interval [y s, (y + 1) s) with TF's scale s
     (``align_corners`` included); each input pixel weighs its overlap, and the
     sum is divided by the cell area s_h s_w. Any real input dtype; output float32.
-    Preconditions: static H, W, C and output size, every side <= 2048.
-    Error (float32): matmul rounding, measured below 1e-6 of the value range.
+    A NaN or +-inf pixel reaches exactly the output cells that overlap it, like TF.
+    Preconditions: static H, W, C and output size, every side <= 2048; a pass
+    with more than 256 taps per output (a downscale by more than 255) must
+    gather at most 16M values at once.
+    Error (float32): summation rounding, measured below 1e-6 of the value range.
     """
-    height, width, _, out_height, out_width = _resampling_sizes(node)
+    height, width, channels, out_height, out_width = _resampling_sizes(node)
     align_corners = bool(node.attrs["align_corners"])
     row_scale = _resize_scale(height, out_height, align_corners)
     col_scale = _resize_scale(width, out_width, align_corners)
-    rows = _area_matrix(height, out_height, row_scale) * np.float32(1.0 / (row_scale * col_scale))
-    cols = _area_matrix(width, out_width, col_scale)
+    rows = _area_taps(height, out_height, row_scale, np.float32(1.0 / (row_scale * col_scale)))
+    cols = _area_taps(width, out_width, col_scale)
+    _check_passes(node, (height, width, channels, out_height, out_width), rows[0].shape[1], cols[0].shape[1])
     return _apply_separable(_as_float32(node, images), rows, cols, out_height, out_width)
 
 
@@ -238,45 +305,61 @@ _SAMPLING_KERNELS: Dict[str, Tuple[float, Kernel]] = {
 }
 
 
-def _sampling_matrix(kernel_type: str, antialias: bool, in_size: int, out_size: int, scale, translation):
-    """[out_size, in_size] weights of ScaleAndTranslate along one axis, built in the graph.
+def _sampling_taps(kernel_type: str, antialias: bool, in_size: int, out_size: int, scale, translation):
+    """(indices, weights), each (out_size, span), of ScaleAndTranslate along one axis, built in the graph.
 
-    Output pixel x samples input position p = (x + 0.5) / scale - translation / scale;
-    positions outside [0, in_size] give zero rows. Input pixels whose centre lies
-    within the kernel radius (times 1/scale when antialiasing a downscale) weigh
-    kernel(distance / kernel_scale); each row is normalised to sum 1.
+    Output pixel x samples input position p = (x + 0.5) / scale - translation / scale.
+    Like TF's spans: span = min(2 ceil(radius kernel_scale) + 1, in_size) taps (kernel_scale
+    = max(1 / scale, 1) when antialiasing, else 1) from the first input pixel whose centre is
+    within radius kernel_scale of p, clipped to the image (taps past its end read a zero
+    padding pixel); the pixels up to the last one within that reach weigh
+    kernel(distance / kernel_scale), normalised to sum 1, the rest of the span weighs 0 but
+    is still summed. A position outside [0, in_size] gets the span at pixel 0 with weights 0
+    (TF's empty span). ``span`` is a graph value: a constant once the converter folds a
+    constant ``scale``, a run-time length otherwise.
     """
     radius, kernel = _SAMPLING_KERNELS[kernel_type]
     inverse_scale = 1.0 / scale
     inverse_translation = -inverse_scale * translation
     kernel_scale = tf.maximum(inverse_scale, 1.0) if antialias else tf.constant(1.0)
     reach = radius * kernel_scale
+    span = tf.minimum(2.0 * tf.math.ceil(reach) + 1.0, float(in_size))
     sample = tf.constant(np.arange(out_size, dtype=np.float32)[:, None] + 0.5) * inverse_scale + inverse_translation
-    source = tf.constant(np.arange(in_size, dtype=np.float32)[None, :])
     first = tf.clip_by_value(tf.math.ceil(sample - reach - 0.5), 0.0, in_size - 1.0)
     last = tf.clip_by_value(tf.floor(sample + reach - 0.5), 0.0, in_size - 1.0)
-    inside = tf.logical_and(tf.logical_and(source >= first, source <= last),
-                            tf.logical_and(sample >= 0.0, sample <= float(in_size)))
+    sampled = tf.logical_and(sample >= 0.0, sample <= float(in_size))  # (out, 1)
+    start = tf.where(sampled, first, tf.zeros_like(first))
+    source = start + tf.range(span)[tf.newaxis, :]  # (out, span)
+    summed = source <= in_size - 1.0
+    weighted = tf.logical_and(tf.logical_and(summed, source <= last), sampled)
     distance = tf.abs((source + 0.5 - sample) * (1.0 / kernel_scale))
-    weights = tf.where(inside, kernel(distance), tf.zeros_like(distance))
+    weights = tf.where(weighted, kernel(distance), tf.zeros_like(distance))
     total = tf.reduce_sum(weights, axis=1, keepdims=True)
     usable = tf.abs(total) >= _TINY_SUM
-    return tf.where(usable, weights * (1.0 / tf.where(usable, total, tf.ones_like(total))), weights)
+    weights = tf.where(usable, weights * (1.0 / tf.where(usable, total, tf.ones_like(total))), weights)
+    indices = tf.cast(tf.where(summed, source, tf.fill(tf.shape(source), float(in_size))), tf.int32)
+    return indices, weights
 
 
 @rewrite_rule("ScaleAndTranslate", error_bound="1e-6 relative to the value range",
-              limits=f"static image and output sizes <= {_MAX_SIDE}")
+              limits=f"static image and output sizes <= {_MAX_SIDE}; {_NONFINITE_LIMIT}")
 def scale_and_translate(node: NodeView, images, size, scale, translation):
-    """Separable resampling (lanczos, gaussian, Keys/Mitchell cubic, box, triangle) as two matmuls.
+    """Separable resampling (lanczos, gaussian, Keys/Mitchell cubic, box, triangle): per axis, gather
+    each output's span of taps and sum them with TF's weights.
 
-    The [out, in] weight matrices are computed in the graph from ``scale`` and
+    Taps and weights are computed in the graph from ``scale`` and
     ``translation`` (constant-folded by the converter when those are constant,
     e.g. under tf.image.resize; evaluated at run time otherwise), following TF:
     sample position (x + 0.5 - t) / s, kernel stretched by max(1/s, 1) when
-    ``antialias``, taps within the kernel radius, rows normalised to sum 1,
-    zero rows for samples outside the image. Any real input dtype; output float32.
+    ``antialias``, taps within the kernel radius, weights normalised to sum 1,
+    zero weights for samples outside the image. Any real input dtype; output float32.
+    A NaN or +-inf pixel reaches exactly the outputs whose span holds it, like
+    TF's (which sums the whole span, zero weights included).
     Preconditions: static H, W, C and output size (constant ``size``), every side <= 2048.
-    Error (float32): weight and matmul rounding, measured below 1e-6 of the value range.
+    The span (taps per output, about 2 radius / scale when antialiasing a
+    downscale) is computed in the graph like the weights, so a run-time scale
+    gives a run-time span; each pass gathers output size x span values at once.
+    Error (float32): weight and summation rounding, measured below 1e-6 of the value range.
     """
     height, width, _, out_height, out_width = _resampling_sizes(node)
     kernel_type = node.attrs["kernel_type"]
@@ -285,8 +368,8 @@ def scale_and_translate(node: NodeView, images, size, scale, translation):
         node.decline(f"unknown kernel_type {kernel_type!r}")
     antialias = bool(node.attrs["antialias"])
     scale, translation = tf.cast(scale, tf.float32), tf.cast(translation, tf.float32)
-    rows = _sampling_matrix(kernel_type, antialias, height, out_height, scale[0], translation[0])
-    cols = _sampling_matrix(kernel_type, antialias, width, out_width, scale[1], translation[1])
+    rows = _sampling_taps(kernel_type, antialias, height, out_height, scale[0], translation[0])
+    cols = _sampling_taps(kernel_type, antialias, width, out_width, scale[1], translation[1])
     return _apply_separable(_as_float32(node, images), rows, cols, out_height, out_width)
 
 
@@ -371,11 +454,26 @@ def _uniform(shape: Sequence[int], low: float = 0.0, high: float = 1.0):
     return lambda rng: [rng.uniform(low, high, shape).astype(np.float32)]
 
 
+def _nonfinite_images(shape: Sequence[int]) -> List[np.ndarray]:
+    """Random [0, 1] images of ``shape`` (NHWC) with one NaN pixel, one +inf pixel, and NaN, +inf and
+    -inf in three corners: TF spreads each only to the outputs whose taps hold it."""
+    base = np.random.default_rng(7).uniform(0.0, 1.0, shape).astype(np.float32)
+    middle = (shape[1] // 2, shape[2] // 2)
+    images = [base.copy() for _ in range(3)]
+    images[0][(0,) + middle + (0,)] = np.nan
+    images[1][(shape[0] - 1,) + middle + (shape[3] - 1,)] = np.inf
+    images[2][0, 0, 0, 0] = np.nan
+    images[2][0, -1, -1, shape[3] - 1] = np.inf
+    images[2][-1, -1, 0, 0] = -np.inf
+    return images
+
+
 def _image_edges(shape: Sequence[int]) -> List[List[np.ndarray]]:
-    """Constant, black and checkerboard [0, 1] images of ``shape`` (NHWC)."""
+    """Constant, black and checkerboard [0, 1] images of ``shape`` (NHWC), and the non-finite ones."""
     rows, cols = np.indices(shape[1:3])
     checker = np.broadcast_to(((rows + cols) % 2)[None, :, :, None], shape).astype(np.float32)
-    return [[np.ones(shape, np.float32)], [np.zeros(shape, np.float32)], [checker]]
+    return [[np.ones(shape, np.float32)], [np.zeros(shape, np.float32)], [checker]] + [
+        [image] for image in _nonfinite_images(shape)]
 
 
 def _resampling_case(name: str, op_type: str, function, shape: Sequence[int]) -> None:
@@ -422,7 +520,10 @@ register_case(RewriteCase(
     atol=_RESAMPLING_ATOL, rtol=0.0,
     edge_inputs=[[np.ones((2, 7, 9, 3), np.float32), np.array([8 / 7, 6 / 9], np.float32), np.zeros(2, np.float32)],
                  [np.ones((2, 7, 9, 3), np.float32), np.array([1.0, 0.25], np.float32),
-                  np.array([30.0, -1.0], np.float32)]],  # samples outside the image: zero rows
+                  np.array([30.0, -1.0], np.float32)]]  # samples outside the image: zero rows
+    + [[image, np.array(scale, np.float32), np.array(translation, np.float32)]  # NaN/inf spread like TF's spans,
+       for image in _nonfinite_images((2, 7, 9, 3))  # also from pixel 0 into the empty spans outside the image
+       for scale, translation in (((8 / 7, 6 / 9), (0.0, 0.0)), ((0.5, 0.25), (30.0, -1.0)))],
 ))
 
 
@@ -440,6 +541,7 @@ def _crop_case(name: str, crop_size: Tuple[int, int], method: str, extrapolation
         input_specs=[tf.TensorSpec((3, 7, 9, 2), tf.float32), tf.TensorSpec((6, 4), tf.float32),
                      tf.TensorSpec((6,), tf.int32)],
         make_inputs=_crop_inputs, atol=_RESAMPLING_ATOL, rtol=0.0,
+        edge_inputs=[[image] + _crop_inputs(np.random.default_rng(5))[1:] for image in _nonfinite_images((3, 7, 9, 2))],
     ))
 
 

@@ -46,7 +46,8 @@ def _gauss_jordan(a, b, n: int):
 
     Works on the augmented matrix [A | B]; after column j is eliminated it is
     dropped, so the last step leaves A^-1 B. A zero pivot (singular A) gives
-    inf/NaN, where TF raises an error.
+    inf/NaN here; the rules built on it turn that, and every numerically
+    singular A, into NaN (see :func:`_numerically_singular`).
     """
     m = tf.concat([a, b], axis=2)
     is_row = np.eye(n, dtype=bool)[:, :, np.newaxis]
@@ -55,6 +56,38 @@ def _gauss_jordan(a, b, n: int):
         pivot = m[:, j:j + 1, :] / m[:, j:j + 1, 0:1]
         m = tf.where(is_row[j], pivot, m - m[:, :, 0:1] * pivot)[:, :, 1:]
     return m
+
+
+# A is numerically singular in float32 when its condition estimate reaches 1 / (2 eps): the computed
+# inverse then carries no correct digit. Measured over 10^3..10^4 random matrices per n = 2..32: exactly
+# singular ones (integer, dyadic, sparse) and rank 1..n-1 products rounded to float32: always >= 1.7 x
+# this; invertible ones with cond(A) <= 1e6: at most 0.76 x. Rows and columns scaled by up to e^+-8
+# before rounding blur the edge (0.1-0.3 % of such singular ones missed, 0.03 % of cond(A) = 1e5 flagged).
+SINGULAR_CONDITION = 2.0 ** 23
+
+
+def _numerically_singular(a, inverse):
+    """(B,) bool: True where (B, n, n) ``a`` is singular to float32 precision, judged from its computed ``inverse``.
+
+    The estimate is Skeel's condition number || |A^-1| |A| ||_inf of A with its columns
+    equilibrated (D = diag(max_i |a_ij|)): max_i sum_k (|X| |A|)_ik d_i / d_k, with X the
+    computed inverse. It does not change when rows or columns of A are scaled (a diagonal
+    matrix of 1e-20s and 1e20s is perfectly conditioned), and a zero or rounding-noise pivot
+    makes X, hence the estimate, huge, infinite or NaN. True where it is >= SINGULAR_CONDITION
+    or NaN (a NaN or inf in A counts as singular: its inverse is NaN anyway).
+    """
+    magnitude = tf.abs(a)
+    column_scale = tf.reduce_max(magnitude, axis=1, keepdims=True)  # (B, 1, n)
+    products = tf.matmul(tf.abs(inverse), magnitude)  # (|X| |A|)_ik
+    condition = tf.reduce_max(tf.reduce_sum(products / column_scale, axis=2) * column_scale[:, 0, :], axis=1)
+    # not logical_not(condition < limit): grappler rewrites that to condition >= limit, False for NaN
+    return tf.logical_or(condition >= SINGULAR_CONDITION, tf.not_equal(condition, condition))
+
+
+def _nan_where(singular, x):
+    """``x`` (B, ...) with every entry of batch item b NaN where ``singular[b]``."""
+    mask = tf.reshape(singular, [-1] + [1] * (len(x.shape) - 1))
+    return tf.where(mask, tf.fill(tf.shape(x), _NAN), x)
 
 
 def _lu_factor(a, n: int):
@@ -91,10 +124,14 @@ def _adjointed(node: NodeView, a):
     return tf.linalg.matrix_transpose(a) if node.attrs.get("adjoint", False) else a
 
 
+_SINGULAR_LIMIT = ("numerically singular A (zero pivot, or the condition estimate || |A^-1| |A| ||_inf with "
+                   "columns equilibrated >= 2^23) gives NaN for that matrix, where TF raises")
+
+
 @rewrite_rule(
     "MatrixInverse",
     error_bound="~n cond(A) eps relative to max|A^-1| (measured <= 2e-6 at cond(A) = 100, n = 32)",
-    limits=f"static n <= {MAX_UNROLLED_SIZE}; invertible A (singular gives inf/NaN where TF raises)",
+    limits=f"static n <= {MAX_UNROLLED_SIZE}; {_SINGULAR_LIMIT}",
 )
 def gauss_jordan_inverse(node: NodeView, x):
     """Gauss-Jordan elimination with partial pivoting on [A | I], unrolled over the n columns.
@@ -102,24 +139,38 @@ def gauss_jordan_inverse(node: NodeView, x):
     ``adjoint`` inverts A^T. Stable in practice: the error relative to
     max|A^-1| is about n cond(A) eps, like TF's own LU-based kernel (measured
     <= 2e-6 against TF and float64 at cond(A) = 100, n = 32).
+
+    Singular A: TF raises; a rule cannot, so every entry of that matrix's
+    inverse is NaN (never finite garbage) when A is singular to float32
+    precision: a zero pivot, or a condition estimate >= 2^23 = 1 / (2 eps)
+    (Skeel's || |A^-1| |A| ||_inf with the columns of A equilibrated, from the
+    computed inverse; see :func:`_numerically_singular`). It is invariant to
+    row and column scaling, so a well-conditioned but badly scaled matrix
+    (diag(1e-20, 1e20)) is inverted as usual. Measured: every exactly singular
+    sample (integer, sparse, rank 1..n-1, n = 2..32) gives NaN; cond(A) <= 1e6
+    never does unscaled.
     """
     _compute_dtype(node)
     n, _ = _matrix_dims(node, square=True)
     a, restore = _batched(x, n, n)
-    return restore(_gauss_jordan(_adjointed(node, a), tf.broadcast_to(tf.eye(n), tf.shape(a)), n), [n, n])
+    a = _adjointed(node, a)
+    inverse = _gauss_jordan(a, tf.broadcast_to(tf.eye(n), tf.shape(a)), n)
+    return restore(_nan_where(_numerically_singular(a, inverse), inverse), [n, n])
 
 
 @rewrite_rule(
     "MatrixSolve",
     error_bound="~n cond(A) eps relative to max|X| (measured <= 2e-6 at cond(A) = 100, n = 32)",
-    limits=f"static n <= {MAX_UNROLLED_SIZE}, same batch shape for matrix and rhs; invertible A",
+    limits=f"static n <= {MAX_UNROLLED_SIZE}, same batch shape for matrix and rhs; {_SINGULAR_LIMIT}",
 )
 def gauss_jordan_solve(node: NodeView, matrix, rhs):
-    """X with A X = B (A^T X = B with ``adjoint``): Gauss-Jordan with partial pivoting on [A | B].
+    """X with A X = B (A^T X = B with ``adjoint``): Gauss-Jordan with partial pivoting on [A | B | I].
 
     Error relative to max|X| about n cond(A) eps, like TF's LU-based kernel
-    (measured <= 2e-6 at cond(A) = 100, n = 32). A singular A gives inf/NaN
-    where TF raises an error.
+    (measured <= 2e-6 at cond(A) = 100, n = 32). The identity columns carry
+    A^-1 along for the singularity test of MatrixInverse: where TF raises on a
+    numerically singular A, every entry of that system's X is NaN (also for a
+    consistent right-hand side, which has no unique solution).
     """
     _compute_dtype(node)
     n, _ = _matrix_dims(node, 0, square=True)
@@ -128,7 +179,10 @@ def gauss_jordan_solve(node: NodeView, matrix, rhs):
         node.decline(f"matrix batch shape {node.input_shapes[0][:-2]} differs from rhs {node.input_shapes[1][:-2]}")
     a, _ = _batched(matrix, n, n)
     b, restore = _batched(rhs, rows, k)
-    return restore(_gauss_jordan(_adjointed(node, a), b, n), [n, k])
+    a = _adjointed(node, a)
+    both = _gauss_jordan(a, tf.concat([b, tf.broadcast_to(tf.eye(n), tf.shape(a))], axis=2), n)
+    solution, inverse = both[:, :, :k], both[:, :, k:]
+    return restore(_nan_where(_numerically_singular(a, inverse), solution), [n, k])
 
 
 def _slogdet(a, n: int):
@@ -141,7 +195,7 @@ def _slogdet(a, n: int):
 @rewrite_rule(
     "MatrixDeterminant",
     error_bound="(n cond(A) + |log|det||) eps relative (measured <= 4e-6 at cond(A) = 100)",
-    limits=f"static n <= {MAX_UNROLLED_SIZE}",
+    limits=f"static n <= {MAX_UNROLLED_SIZE}; singular A: 0, or TF's own rounding-noise value",
 )
 def lu_determinant(node: NodeView, x):
     """sign * exp(sum log|pivot|) over the pivots of LU with partial pivoting (TF's own formula).
@@ -149,7 +203,10 @@ def lu_determinant(node: NodeView, x):
     Exactly 0 for a matrix whose elimination meets a zero column (e.g. zeros or
     repeated rows), like TF. Summing logarithms keeps intermediate products
     from overflowing and gives TF's range; the relative error is about
-    (n cond(A) + |log|det||) eps.
+    (n cond(A) + |log|det||) eps. Other singular matrices give a rounding-noise
+    pivot, so a determinant within n eps prod_i |row_i| of the exact 0 (more when
+    rows are scaled far apart): the same pivots, hence the same value, as TF's
+    (measured equal to 1e-4 relative), not NaN, since 0 is a legitimate determinant.
     """
     _compute_dtype(node)
     n, _ = _matrix_dims(node, square=True)
@@ -166,7 +223,8 @@ def lu_determinant(node: NodeView, x):
 def lu_log_determinant(node: NodeView, x):
     """(sign, log|det|) from the pivots of LU with partial pivoting: sum of log|pivot|, product of signs.
 
-    A singular matrix (zero pivot) gives (0, -inf) like TF.
+    A singular matrix (zero pivot) gives (0, -inf) like TF; one whose elimination meets
+    a rounding-noise pivot instead gives TF's own (sign, log|det|) of that pivot.
     """
     _compute_dtype(node)
     n, _ = _matrix_dims(node, square=True)
@@ -178,7 +236,8 @@ def lu_log_determinant(node: NodeView, x):
 @rewrite_rule(
     "Lu",
     error_bound="~n cond(A) eps relative to max|A| on lu (measured <= 1e-6 at n = 32); p exact",
-    limits=f"static n <= {MAX_UNROLLED_SIZE}; invertible A (TF raises on singular ones)",
+    limits=f"static n <= {MAX_UNROLLED_SIZE}; singular A (TF raises): still a factorization A[p] = L U, "
+           "with a zero or rounding-noise pivot in U",
 )
 def partial_pivoting_lu(node: NodeView, x):
     """LU with partial pivoting unrolled over the columns: the same pivots as TF (and LAPACK's getrf).
@@ -188,7 +247,10 @@ def partial_pivoting_lu(node: NodeView, x):
     (unit-diagonal L below, U on and above) agrees to ~n cond(A) eps (TF's
     kernel may block the updates differently). Pivots can only differ from
     TF's where two candidates tie up to rounding. A singular matrix, where TF
-    raises an error, gives a zero pivot here.
+    raises an error, gives a zero (or rounding-noise) pivot here, and the
+    result is still a valid factorization: A[p] = L U to ~n eps max|A|, finite
+    (a zero column leaves its multipliers 0), measured on exactly singular
+    matrices; not finite garbage, so it is returned rather than NaN.
     """
     _compute_dtype(node)
     n, _ = _matrix_dims(node, square=True)
@@ -314,14 +376,30 @@ def _triangular_system(rng: np.random.Generator, shape: Sequence[int]) -> np.nda
 
 
 _PIVOTING = np.stack([np.eye(6), np.eye(6)[::-1], np.diag([1e10, -1e-10, 3, 1e20, 1e-20, 1])]).astype(np.float32)
+
+
+def _nearly_singular(n: int) -> np.ndarray:
+    """Rows shuffled of blocks [[c, c], [c, c (1 + 2^-k)]] (cond(A) up to 5e5), eliminated without rounding:
+    invertible, so never NaN, and their inverses (entries up to 2^16) are computed exactly."""
+    blocks = [np.array([[c, c], [c, c * (1.0 + 2.0 ** -k)]]) for c, k in [(1.0, 16), (3.0, 14), (0.5, 12)]]
+    a = np.zeros((n, n))
+    for i, block in enumerate(blocks[:n // 2]):
+        a[2 * i:2 * i + 2, 2 * i:2 * i + 2] = block
+    return a[np.random.default_rng(n).permutation(n)].astype(np.float32)
+
+
 _shape_case("inverse_3x6x6", "MatrixInverse", tf.linalg.inv, [(3, 6, 6)],
-            lambda rng: [_conditioned(rng, (3, 6, 6))], atol=1e-5, rtol=1e-5, edges=[[_PIVOTING]])
+            lambda rng: [_conditioned(rng, (3, 6, 6))], atol=1e-5, rtol=1e-5,
+            edges=[[_PIVOTING], [np.stack([_nearly_singular(6), _nearly_singular(6).T, np.eye(6, dtype=np.float32)])]])
 _shape_case("inverse_adjoint_4x4", "MatrixInverse", lambda a: tf.linalg.inv(a, adjoint=True), [(4, 4)],
             lambda rng: [_conditioned(rng, (4, 4))], atol=1e-5, rtol=1e-5,
             edges=[[np.array([[0, 2, 0, 0], [1, 0, 0, 0], [0, 0, 0, 3], [0, 0, 4, 1]], np.float32)]])
+_NEAR_5 = np.eye(5, dtype=np.float32)
+_NEAR_5[:4, :4] = _nearly_singular(4)
 _shape_case("solve_2x5x5_rhs3", "MatrixSolve", tf.linalg.solve, [(2, 5, 5), (2, 5, 3)],
             lambda rng: [_conditioned(rng, (2, 5, 5)), rng.normal(size=(2, 5, 3)).astype(np.float32)],
-            atol=1e-5, rtol=1e-5)
+            atol=1e-5, rtol=1e-5,
+            edges=[[np.stack([_NEAR_5, _NEAR_5.T]), np.stack([np.eye(5, 3), -np.ones((5, 3))]).astype(np.float32)]])
 _shape_case("solve_adjoint_6x6_rhs1", "MatrixSolve", lambda a, b: tf.linalg.solve(a, b, adjoint=True),
             [(6, 6), (6, 1)], lambda rng: [_conditioned(rng, (6, 6)), rng.normal(size=(6, 1)).astype(np.float32)],
             atol=1e-5, rtol=1e-5)
