@@ -8,7 +8,6 @@ import re
 import struct
 import subprocess
 import sys
-import time
 
 import flatbuffers
 import keras
@@ -117,27 +116,20 @@ def _add_chain(n_ops: int, weight_bytes: int = 0) -> bytes:
     return bytes(builder.Output())
 
 
-def _fastest_of(runs: int, function) -> float:
-    best = float("inf")
-    for _ in range(runs):
-        start = time.perf_counter()
-        function()
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
-def test_big_models_validate_fast():
-    """A 9,000-operator graph in well under a second; 20 MB of weights are checked by their bounds only."""
-    deep, heavy = _add_chain(9000), _add_chain(10, weight_bytes=20_000_000)
-    assert _fastest_of(3, lambda: validate_tflite(deep)) < 0.8
-    assert _fastest_of(3, lambda: validate_tflite(heavy)) < 0.05
+def test_deep_graphs_and_big_weights_validate():
+    """A 9,000-operator graph and 20 MB of weights (checked by their bounds only) are accepted; the largest
+    tensor LiteRT allocates is a (1, 8) activation, not the weights (speed: benchmarks/bench_validation.py)."""
+    for data in (_add_chain(9000), _add_chain(10, weight_bytes=20_000_000)):
+        largest = validate_tflite(data)
+        assert largest.bytes == 32 and "float32[1, 8]" in largest.text
 
 
 @pytest.mark.slow
-def test_mobilenet_validates_fast():
+def test_mobilenet_validates():
     data = tff.convert(keras.applications.MobileNet(weights=None, input_shape=(224, 224, 3))).tflite_model
     assert len(data) > 16_000_000
-    assert _fastest_of(3, lambda: validate_tflite(data)) < 0.05
+    largest = validate_tflite(data)
+    assert largest.bytes == 4 * 112 * 112 * 64  # MobileNet's widest activation, float32[1, 112, 112, 64]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -597,3 +589,16 @@ def test_fuzzed_models_are_refused_or_load_in_litert(models, base, tmp_path):
 @pytest.mark.parametrize("base", ["mlp", "int8", "float16", "pinned_lstm", "control_flow"])
 def test_many_fuzzed_models_are_refused_or_load_in_litert(models, base, tmp_path):
     _fuzz(models[base], count=20000, seed=7, tmp_path=tmp_path, invoke=base in ("mlp", "int8", "float16"))
+
+
+def test_checked_bytes_pass_through_and_pickle(models):
+    """read_tflite checks bytes once: what it returned comes back as it is, and survives pickling."""
+    import pickle
+
+    from tflite_fixups.conversion.flatbuffer import read_tflite
+
+    checked = read_tflite(models["mlp"])
+    assert isinstance(checked, bytes) and read_tflite(checked) is checked
+    again = pickle.loads(pickle.dumps(checked))
+    assert again == checked and again.largest_tensor == checked.largest_tensor
+    assert read_tflite(tff.convert(helpers.mlp(keras))).largest_tensor.bytes > 0  # a ConversionResult's bytes

@@ -59,9 +59,10 @@ def _run(args: argparse.Namespace) -> int:
     samples = _load_array(getattr(args, "samples", None), "--samples")
     calibration = _load_array(getattr(args, "calibration", None), "--calibration")
     specs = _input_shapes(args.input_shape)
-    import tflite_fixups as tff  # TensorFlow is imported here (quietly, before the user's modules), not for --help
+    import tflite_fixups as tff
+    from ._quiet import import_tensorflow
 
-    tff.load_model  # noqa: B018  (the first use loads the library, and TensorFlow with it)
+    import_tensorflow()  # here, quietly and before the user's modules (which may import it loudly); not for --help
     custom_objects = _import_modules(args.imports)
     if args.no_progress:
         tff.set_progress(False)

@@ -14,7 +14,7 @@ from ..passes.base import Pass
 from ..passes.replace_ops import replace_unsupported_ops
 from ..passes.shapes import pin_input_shapes
 from ..quantization.options import quantization_options
-from ..verification.samples import check_sample_count
+from ..verification.samples import check_random_sampling
 from ..verification.verify import DEFAULT_NUM_RANDOM_SAMPLES, check_tolerances
 from ..reports.result import ConversionResult
 from ..rewrites.registry import PASS_NAME as REPLACE_PASS
@@ -96,10 +96,7 @@ def _check_options(quantization: Optional[str], representative_data: Any, option
     )
     if options.get("atol") is not None or options.get("rtol") is not None:
         check_tolerances(options.get("atol") or 0.0, options.get("rtol") or 0.0)
-    check_sample_count(options.get("num_random_samples", DEFAULT_NUM_RANDOM_SAMPLES), "num_random_samples")
-    seed = options.get("seed", 0)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise InvalidInputError(f"seed must be a non-negative integer, got {seed!r}")
+    check_random_sampling(options.get("num_random_samples", DEFAULT_NUM_RANDOM_SAMPLES), options.get("seed", 0))
 
 
 def _pin_pass(model: Any, loaded: Any, input_specs: InputSpecsArg) -> Optional[Tuple[Pass, str]]:

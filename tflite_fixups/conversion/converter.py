@@ -201,7 +201,6 @@ def _convert(
     if samples is None:
         result.warnings.append("not verified: use convert_and_verify() or tff.verify() to compare with the original")
         return result
-    read_tflite(tflite_bytes, what="the converted model")  # LiteRT runs it next: checked like any other file
     result.verification = verify_stages(
         stages, tflite_bytes, samples, atol=verification.atol, rtol=verification.rtol, counts=counts, pinning=pinning
     )
@@ -287,8 +286,12 @@ def convert_signature_model(
 
     ``configure(converter)`` may set more converter options (quantization) before it runs.
 
+    The bytes are checked by :func:`~tflite_fixups.conversion.flatbuffer.read_tflite`
+    like any .tflite, so nothing the converter writes reaches LiteRT unchecked.
+
     Raises:
         ConversionError: with each rejected op, its origin and its fix.
+        InvalidInputError: a tensor of the converted model cannot fit in the memory free.
     """
     frozen = model.frozen_function()
     structure = model.concrete_function.structured_outputs
@@ -309,7 +312,9 @@ def convert_signature_model(
         try:
             with warnings.catch_warnings():  # calibration runs TF's own, deprecated, interpreter
                 warnings.filterwarnings("ignore", message=r"(?s).*tf\.lite\.Interpreter is deprecated")
-                return converter.convert()
+                converted = converter.convert()
         except Exception as error:  # ConverterError and the converter's own crashes alike
             failure = error
+        else:  # LiteRT runs what the converter writes: checked like any other .tflite (a tensor too big, a bug)
+            return read_tflite(converted, what="the converted model")
     raise conversion_error(failure, model, log.text) from failure

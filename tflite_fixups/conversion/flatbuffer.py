@@ -8,7 +8,7 @@ from typing import Any, Dict, List, Optional
 
 from .._quiet import import_tensorflow
 from ..errors import InvalidInputError, ModelFileError
-from .tflite_validation import validate_tflite
+from .tflite_validation import LargestTensor, validate_tflite
 
 import_tensorflow()
 from tensorflow.lite.python import schema_py_generated as schema  # noqa: E402  (generated flatbuffer reader)
@@ -20,23 +20,45 @@ _CUSTOM = schema.BuiltinOperator.CUSTOM
 FLEX_PREFIX = "Flex"
 
 
-def read_tflite(source: Any, *, what: str = "tflite_model") -> bytes:
-    """The bytes of a .tflite model given as bytes, a path or a ``ConversionResult``, checked before use.
+class CheckedTflite(bytes):
+    """.tflite bytes that :func:`read_tflite` has validated, with the largest tensor LiteRT will allocate.
+
+    It is ``bytes`` to everyone else (``ConversionResult.tflite_model`` is one); the library's own
+    readers see it was checked and do not check it again.
+    """
+
+    largest_tensor: LargestTensor
+
+    def __new__(cls, data: bytes, largest_tensor: LargestTensor) -> "CheckedTflite":
+        checked = super().__new__(cls, data)
+        checked.largest_tensor = largest_tensor
+        return checked
+
+    def __reduce__(self):  # pickles (and copies) as itself, with what the check found
+        return CheckedTflite, (bytes(self), self.largest_tensor)
+
+
+def read_tflite(source: Any, *, what: str = "tflite_model") -> CheckedTflite:
+    """The bytes of a .tflite model given as bytes, a path or a ``ConversionResult``, validated.
 
     Every reader of .tflite data in the library comes through here, so a
     corrupt, truncated or random file is refused with a :class:`ModelFileError`
-    that says what is wrong, before TF's flatbuffer reader or LiteRT sees it,
-    and a model one of whose tensors alone needs more memory than is free with
-    an :class:`InvalidInputError`.
+    that says what is wrong, before TF's flatbuffer reader or LiteRT sees it.
+    Bytes it already returned are passed through without a second check.
 
     Raises:
-        InvalidInputError: ``source`` is not bytes, a path or a ConversionResult, or a tensor of the
-            model cannot fit in the memory free.
+        InvalidInputError: ``source`` is not bytes, a path or a ConversionResult.
         ModelFileError: no such file, or the data is not a well-formed .tflite model.
 
     Example:
         >>> data = read_tflite("model.tflite")   # doctest: +SKIP
+        >>> data.largest_tensor.text             # doctest: +SKIP
+        "tensor 12 'conv1/Relu6' float32[1, 112, 112, 32]"
     """
+    if isinstance(getattr(source, "tflite_model", None), (bytes, bytearray)):
+        source = source.tflite_model
+    if isinstance(source, CheckedTflite):
+        return source
     path = None
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
@@ -49,22 +71,27 @@ def read_tflite(source: Any, *, what: str = "tflite_model") -> bytes:
                 data = handle.read()
         except OSError as error:
             raise ModelFileError(f"{what}: could not read '{path}': {error}", path=path) from error
-    elif isinstance(getattr(source, "tflite_model", None), (bytes, bytearray)):
-        data = bytes(source.tflite_model)
     else:
         raise InvalidInputError(
             f"{what}: expected .tflite bytes, a path to a .tflite file or a ConversionResult, "
             f"got {type(source).__name__}"
         )
     source_text = f"'{path}'" if path else f"{what} (bytes)"
-    largest = validate_tflite(data, source=source_text, path=path)
-    free = available_memory()
+    return CheckedTflite(data, validate_tflite(data, source=source_text, path=path))
+
+
+def require_memory_for(tflite_model: CheckedTflite) -> None:
+    """InvalidInputError when one tensor of the model alone needs more memory than is free here.
+
+    Checked where LiteRT is about to allocate (not at conversion: a model may
+    be meant for a machine with more memory than this one).
+    """
+    largest, free = tflite_model.largest_tensor, available_memory()
     if free is not None and largest.bytes > free:
         raise InvalidInputError(
-            f"{source_text}: {largest.text} alone needs {largest.bytes / 2 ** 30:,.1f} GiB, more than the "
+            f"the .tflite model's {largest.text} alone needs {largest.bytes / 2 ** 30:,.1f} GiB, more than the "
             f"{free / 2 ** 30:,.1f} GiB of memory free here (LiteRT would exhaust it); pin the shapes smaller"
         )
-    return data
 
 
 def available_memory() -> Optional[int]:

@@ -25,6 +25,7 @@ def embed_pinning(tflite_model: bytes, pinning: ShapePinning) -> bytes:
 
     An earlier record of the same name is replaced. The JSON is readable with
     any flatbuffer metadata reader (e.g. LiteRT's metadata extractor on Android).
+    The model is re-serialised, so the result is validated again like any .tflite.
     """
     model = schema.ModelT.InitFromPackedBuf(bytearray(tflite_model), 0)
     payload = schema.BufferT()
@@ -38,7 +39,7 @@ def embed_pinning(tflite_model: bytes, pinning: ShapePinning) -> bytes:
     model.metadata = kept + [entry]
     builder = flatbuffers.Builder(len(tflite_model) + 1024)
     builder.Finish(model.Pack(builder), file_identifier=_FILE_IDENTIFIER)
-    return bytes(builder.Output())
+    return read_tflite(bytes(builder.Output()), what="the pinned model")
 
 
 @public_api

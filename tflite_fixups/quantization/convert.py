@@ -9,6 +9,7 @@ import numpy as np
 
 from .._progress import progress
 from .._quiet import import_tensorflow, quiet_tensorflow
+from ..conversion.flatbuffer import read_tflite
 from ..errors import QuantizationError
 from ..models.signature_model import SignatureModel
 from ..verification.samples import Sample
@@ -109,7 +110,7 @@ def requantize(calibrated: bytes, options: QuantizationOptions) -> bytes:
 
     io_type = tf.int8 if options.int8_io else tf.float32
     with quiet_tensorflow():
-        return tflite_convert.mlir_quantize(
+        quantized = tflite_convert.mlir_quantize(
             calibrated,
             fully_quantize=options.int8_io,
             input_data_type=io_type,
@@ -117,6 +118,7 @@ def requantize(calibrated: bytes, options: QuantizationOptions) -> bytes:
             denylisted_ops=list(options.keep_float_ops) or None,
             denylisted_nodes=list(options.keep_float_nodes) or None,
         )
+    return read_tflite(quantized, what="the quantized model")  # checked before LiteRT runs it, as converted ones are
 
 
 def float_ops(tflite_model: bytes, options: QuantizationOptions) -> List[FloatOp]:

@@ -65,7 +65,8 @@ def representative_samples(specs: Sequence[InputSpec], data: Any, notes: List[st
         )
     if len(samples) > MAX_SAMPLES or read.warnings:
         samples = samples[:MAX_SAMPLES]
-        notes.append(f"representative_data: calibrated on the first {MAX_SAMPLES} samples")
+        endless = " (an endless tf.data.Dataset: .repeat() without a count)" if read.endless else ""
+        notes.append(f"representative_data{endless}: calibrated on the first {MAX_SAMPLES} samples")
     return samples
 
 
@@ -100,8 +101,10 @@ def require_finite(specs: Sequence[InputSpec], samples: Sequence[Sample]) -> Non
 
 
 def _items(specs: Sequence[InputSpec], data: Any) -> Iterable[Any]:
+    """What read_samples iterates: calibration's own forms resolved (an array or dict is one batch of
+    samples, a factory may return one sample); a tf.data.Dataset as it is, so an endless one is told."""
     if isinstance(data, tf.data.Dataset):
-        return (tf.nest.map_structure(lambda t: t.numpy(), element) for element in data)
+        return data
     if _is_array(data) or isinstance(data, Mapping):
         return [data]  # first axis is samples: split below, the batch being pinned to 1
     if is_data_factory(data):

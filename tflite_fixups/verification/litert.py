@@ -8,7 +8,7 @@ import numpy as np
 
 from .._api import public_api
 from .._quiet import quiet_tensorflow
-from ..conversion.flatbuffer import read_tflite
+from ..conversion.flatbuffer import read_tflite, require_memory_for
 from ..errors import InvalidInputError, describe_error
 from ..models.specs import InputSpec
 from .samples import cast_values
@@ -18,11 +18,17 @@ def open_interpreter(
     tflite_model: bytes, *, preserve_all_tensors: bool = False, default_delegates: bool = True,
     num_threads: Optional[int] = None,
 ):
-    """A LiteRT interpreter with tensors allocated (quietly); ``preserve_all_tensors`` keeps intermediates readable."""
+    """A LiteRT interpreter with tensors allocated (quietly); ``preserve_all_tensors`` keeps intermediates readable.
+
+    Every interpreter the library opens comes through here: the bytes are validated (once: bytes
+    from :func:`read_tflite` or the converter are not checked again) and must fit in memory.
+    """
     import warnings
 
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
+    tflite_model = read_tflite(tflite_model)
+    require_memory_for(tflite_model)
     resolver = OpResolverType.AUTO if default_delegates else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
     with quiet_tensorflow(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # preserve_all_tensors warns that it is for debugging: it is, here
@@ -61,22 +67,14 @@ class LiteRTRunner:
             raise InvalidInputError(f"num_threads must be a positive integer or None, got {num_threads!r}")
         if signature_key is not None and not isinstance(signature_key, str):
             raise InvalidInputError(f"signature_key must be a signature name (str) or None, got {signature_key!r}")
+        self._start(read_tflite(tflite_model), num_threads, signature_key, default_delegates)
+
+    def _start(self, tflite_bytes: bytes, num_threads: Optional[int], signature_key: Optional[str],
+               default_delegates: bool) -> None:
         self._options = dict(default_delegates=bool(default_delegates), num_threads=num_threads)
-        self._tflite_model = read_tflite(tflite_model)
+        self._tflite_model = tflite_bytes
         self.signature_key = signature_key
         self._open()
-
-    @classmethod
-    def for_checked_bytes(cls, tflite_bytes: bytes, **options: Any) -> "LiteRTRunner":
-        """A runner for bytes already through :func:`read_tflite`, or written by TF's converter in this
-        process: what verification runs, without validating the same bytes twice."""
-        runner = cls.__new__(cls)
-        runner._options = dict(default_delegates=bool(options.get("default_delegates", True)),
-                               num_threads=options.get("num_threads"))
-        runner._tflite_model = bytes(tflite_bytes)
-        runner.signature_key = options.get("signature_key")
-        runner._open()
-        return runner
 
     def _open(self) -> None:
         """A fresh interpreter at the model's own input shapes (also after a resize the model refused)."""

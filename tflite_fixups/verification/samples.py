@@ -115,9 +115,7 @@ def collect_samples(
             (strings, complex, out-of-range integers, non-integral floats for an
             integer input), empty arrays, or a source that raised.
     """
-    check_sample_count(num_random, "num_random_samples")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise InvalidInputError(f"seed must be a non-negative integer, got {seed!r}")
+    check_random_sampling(num_random, seed)
     if sample_inputs is None:
         return SampleSet(
             random_samples(specs, num_random, seed),
@@ -145,10 +143,14 @@ def collect_samples(
     return SampleSet(samples, "user", notes, warnings)
 
 
-def check_sample_count(value: Any, what: str) -> None:
-    """Raise InvalidInputError unless ``value`` is an integer in [1, MAX_SAMPLE_INPUTS]."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 1 <= value <= MAX_SAMPLE_INPUTS:
-        raise InvalidInputError(f"{what} must be an integer from 1 to {MAX_SAMPLE_INPUTS:,}, got {value!r}")
+def check_random_sampling(num_random: Any, seed: Any) -> None:
+    """Raise InvalidInputError unless ``num_random`` is an integer in [1, MAX_SAMPLE_INPUTS] and ``seed`` one >= 0."""
+    if isinstance(num_random, bool) or not isinstance(num_random, (int, np.integer)) or not (
+            1 <= num_random <= MAX_SAMPLE_INPUTS):
+        raise InvalidInputError(
+            f"num_random_samples must be an integer from 1 to {MAX_SAMPLE_INPUTS:,}, got {num_random!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise InvalidInputError(f"seed must be a non-negative integer, got {seed!r}")
 
 
 class read_samples:
@@ -168,14 +170,14 @@ class read_samples:
     def __init__(self, specs: Sequence[InputSpec], source: Any, limit: int, *, what: str):
         self.limit, self.what = limit, what
         self.warnings: List[str] = []
-        self._items, self._endless = _as_sample_source(specs, source, what)
+        self._items, self.endless = _as_sample_source(specs, source, what)
 
     def __iter__(self) -> Iterator[Tuple[int, Any]]:
         total_bytes, index = 0, 0
         iterator = iter(self._items)
         while True:
             if index >= self.limit or total_bytes >= MAX_SAMPLE_BYTES:
-                if self._endless or _has_more(iterator):
+                if self.endless or _has_more(iterator):
                     self.warnings.append(self._cut_warning(index, total_bytes))
                 return
             try:
@@ -193,7 +195,7 @@ class read_samples:
             index += 1
 
     def _cut_warning(self, count: int, total_bytes: int) -> str:
-        source = f"{self.what} (an endless tf.data.Dataset: .repeat() without a count)" if self._endless else self.what
+        source = f"{self.what} (an endless tf.data.Dataset: .repeat() without a count)" if self.endless else self.what
         if total_bytes >= MAX_SAMPLE_BYTES:
             return (f"{source} was cut after {count:,} samples ({total_bytes / 2 ** 20:,.0f} MiB; the limit is "
                     f"{MAX_SAMPLE_BYTES / 2 ** 20:,.0f} MiB): only those were used")

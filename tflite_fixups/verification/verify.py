@@ -89,7 +89,6 @@ def verify_stages(
     the reference's lengths, and the error is split into pinning and conversion.
     Samples of the same shape run several per call where the model allows it
     (see :mod:`tflite_fixups.verification.batching`); ``max_batch=1`` turns that off.
-    ``tflite_bytes`` must have been through :func:`~tflite_fixups.conversion.flatbuffer.read_tflite`.
     """
     flex = flex_ops(counts if counts is not None else op_counts(tflite_bytes))
     if flex:
@@ -105,7 +104,7 @@ def verify_stages(
 def _verify_stages(stages, tflite_bytes, samples, *, atol, rtol, pinning, max_batch) -> VerificationReport:
     feeds = _Feeds(pinning, samples, max_batch)
     reference = stages[0][1]
-    runner = LiteRTRunner.for_checked_bytes(tflite_bytes)
+    runner = LiteRTRunner(tflite_bytes)
     _check_input_names(reference, runner)
     original = feeds.run(reference, "running the original model")
     expected = original.outputs

@@ -40,8 +40,9 @@ crash the process.
    booleans, ``DEQUANTIZE`` of a constant keeps its shape.
 
 Big byte buffers (weights) are checked by their bounds only, never byte by
-byte: a 17 MB MobileNet validates in about a millisecond, a 9,000-operator
-graph in under 0.2 s.
+byte, so the cost grows with the number of tables (operators, tensors), not
+with the weights: ``benchmarks/bench_validation.py`` measures it against
+LiteRT's own load.
 
 The field layouts in :data:`SCHEMA` were read off TensorFlow's and LiteRT's
 generated reader classes (``schema_py_generated``: each accessor's
@@ -60,7 +61,7 @@ from .schema import (  # noqa: F401  (the tables, for tests and readers)
 )
 from .structure import Invalid, Reader, check_identifier
 
-__all__ = ["validate_tflite", "SCHEMA"]
+__all__ = ["LargestTensor", "validate_tflite", "SCHEMA"]
 
 
 def validate_tflite(data: bytes, *, source: str = ".tflite model", path: Optional[str] = None) -> LargestTensor:
