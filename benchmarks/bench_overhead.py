@@ -30,17 +30,22 @@ ROUTES = {"bare_keras": "from_keras_model", "bare_function": "from_concrete_func
 
 
 def bare_convert_and_invoke(model, sample, route):
-    """The converter used directly: ``from_keras_model``, or a traced concrete function (faster)."""
+    """The converter used directly: ``from_keras_model``, or a traced, frozen concrete function (faster).
+
+    Freezing is not optional for a fair baseline: Keras 3 through ``from_concrete_functions``
+    without it gives a .tflite whose outputs are NaN (its variables are never initialised).
+    """
     import tensorflow as tf
     from ai_edge_litert.interpreter import Interpreter
+    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
     if route == "keras":
         with contextlib.redirect_stdout(open(os.devnull, "w")):  # Keras 3 export prints its signature
             tflite_bytes = tf.lite.TFLiteConverter.from_keras_model(model).convert()
     else:
         function = tf.function(lambda x: model(x, training=False), input_signature=[tf.TensorSpec(sample.shape)])
-        converter = tf.lite.TFLiteConverter.from_concrete_functions([function.get_concrete_function()], model)
-        tflite_bytes = converter.convert()
+        frozen = convert_variables_to_constants_v2(function.get_concrete_function())
+        tflite_bytes = tf.lite.TFLiteConverter.from_concrete_functions([frozen], model).convert()
     interpreter = Interpreter(model_content=tflite_bytes)
     interpreter.allocate_tensors()
     interpreter.set_tensor(interpreter.get_input_details()[0]["index"], sample)
@@ -72,7 +77,13 @@ def main() -> None:
         "tff_1": ours_one_sample,
         "tff_8": ours_default,
     }
+    expected = np.asarray(model(sample, training=False))
     with quiet_tensorflow():  # the bare converter is chatty; keep the table readable
+        for route in ROUTES:  # a baseline is timed only once its outputs are right
+            got = candidates[route]()
+            if not (np.all(np.isfinite(got)) and np.allclose(got, expected, atol=1e-4, rtol=1e-3)):
+                raise SystemExit(f"the bare route '{ROUTES[route]}' gives wrong outputs (max error "
+                                 f"{np.nanmax(np.abs(got - expected)):.3g}); it is no baseline")
         for run in candidates.values():  # warm up: first conversions pay one-off costs
             run()
         medians = interleaved_medians(candidates, args.repeats)

@@ -76,7 +76,8 @@ def test_error_is_attributed_to_the_stage_that_caused_it(mlp, K):
     )
     assert not result.ok
     assert result.verification.diverging_outputs == ["scores"]
-    first, second, tflite = result.verification.stages
+    frozen, first, second, tflite = result.verification.stages  # stage 0: the original frozen
+    assert frozen.stage == "original (frozen)" and frozen.max_abs_error < 1e-6
     assert first.max_abs_error < 1e-6 and second.max_abs_error > 1e-3
     assert abs(tflite.max_abs_error - second.max_abs_error) < 1e-4
     assert "error by stage" in str(result.verification)
@@ -87,7 +88,8 @@ def test_a_renamed_pass_names_its_stage_and_report_and_leaves_the_original_alone
     scale = ScaleOutput(K, 1.0)
     first, second = scale.renamed("identity scale"), ScaleOutput(K, 1.5).renamed("scale by 1.5")
     result = tff.convert_and_verify(mlp, [first, second], num_random_samples=2)
-    assert [stage.stage for stage in result.verification.stages] == ["identity scale", "scale by 1.5", "tflite"]
+    assert [stage.stage for stage in result.verification.stages] == [
+        "original (frozen)", "identity scale", "scale by 1.5", "tflite"]
     assert [report.name for report in result.passes] == ["identity scale", "scale by 1.5"]
     assert scale.name == "scale_output" and scale.last_report is None
     with pytest.raises(tff.InvalidInputError, match="non-empty string"):

@@ -27,7 +27,7 @@ def test_readme_python_blocks_run_in_order(tmp_path, monkeypatch):
             continue
         exec(compile(block, "README.md", "exec"), namespace)
     stages = namespace["result"].verification.stages
-    assert [s.stage for s in stages] == ["scale_scores", "replace_unsupported_ops", "tflite"]
+    assert [s.stage for s in stages] == ["original (frozen)", "scale_scores", "replace_unsupported_ops", "tflite"]
     assert all(s.max_abs_error < 1e-5 for s in stages)
     for before, after in zip(weights_before, namespace["model"].get_weights()):  # the pass built a new model
         np.testing.assert_array_equal(before, after)

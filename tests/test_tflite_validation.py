@@ -432,7 +432,7 @@ def _write_into_weights(model):
     model.subgraphs[0].tensors[output].buffer = _weights(model).buffer
 
 
-@case("constant_input", "mlp", r"subgraph 0 takes tensor 0 'serving_default_features:0' float32\[1, 8\] as an "
+@case("constant_input", "mlp", r"subgraph 0 takes tensor 0 'features' float32\[1, 8\] as an "
       "input, but it holds constant data")
 @_edit
 def _constant_input(model):

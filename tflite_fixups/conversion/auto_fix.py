@@ -36,7 +36,8 @@ def auto_fix(
 
     Order: pin shapes first (where ``input_specs`` pins a dynamic non-batch
     axis: padded/truncated, and masked for Keras models), then rewrite the ops
-    the converter rejects (``replace_unsupported_ops`` limited to them), then
+    the converter rejects (``replace_unsupported_ops`` with the whole rule set, so
+    what one rewrite leaves for another is lowered too), then
     convert and verify, quantizing when asked. ``result.passes`` lists what
     was applied, each report opening with why.
 
@@ -66,7 +67,9 @@ def auto_fix(
     if rewritable:
         where = ", ".join(sorted({f"{op.op_type} in {op.layer or op.node}" for op in diagnosis.unsupported_ops
                                   if op.fix == REPLACE_PASS}))
-        chosen.append((replace_unsupported_ops(only=rewritable),
+        # the whole rule set, not only=rewritable: a rewrite can leave an op that another rule lowers
+        # (an FFT2D rule's complex input, tf.complex(...), has a rule of its own)
+        chosen.append((replace_unsupported_ops(),
                        f"the converter rejects {', '.join(rewritable)} ({where}); rules rewrite them into builtins"))
     try:
         result = convert_and_verify(

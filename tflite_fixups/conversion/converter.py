@@ -11,6 +11,7 @@ from .._api import public_api
 from .._quiet import import_tensorflow, quiet_tensorflow
 from ..models.loading import in_memory, load_model
 from ..models.signature_model import SignatureModel
+from ..models.value_ranges import random_sample_ranges
 from ..models.specs import InputSpecsArg
 from ..passes.base import PassLike, as_pass_list
 from ..passes.pipeline import Pipeline, PipelineRun, Stage, pipeline_stages
@@ -24,11 +25,14 @@ from ..verification.verify import (
     DEFAULT_ATOL,
     DEFAULT_NUM_RANDOM_SAMPLES,
     DEFAULT_RTOL,
+    FROZEN_STAGE,
     check_tolerances,
+    frozen_stage_model,
     verify_stages,
 )
 from .errors import conversion_error
-from .flatbuffer import flex_ops, op_counts, read_tflite
+from .flatbuffer import flex_ops, op_counts
+from .io_contract import write_io_contract
 from .metadata import embed_pinning
 
 tf = import_tensorflow()
@@ -166,8 +170,10 @@ def _convert(
         samples = collect_samples(
             sample_specs, verification.sample_inputs, num_random=verification.num_random_samples,
             seed=verification.seed,
+            value_ranges=random_sample_ranges(original) if verification.sample_inputs is None else None,
         )
-    run = (pipeline_stages(passes, model, input_specs, traced=original) if passes
+    user_samples = samples.samples if samples is not None and samples.source == "user" else None
+    run = (pipeline_stages(passes, model, input_specs, traced=original, sample_inputs=user_samples) if passes
            else PipelineRun(model, [Stage("original", model)]))
     stages = _load_stages(run, original, input_specs)
     final = stages[-1][1]
@@ -202,11 +208,13 @@ def _convert(
         result.warnings.append("not verified: use convert_and_verify() or tff.verify() to compare with the original")
         return result
     result.verification = verify_stages(
-        stages, tflite_bytes, samples, atol=verification.atol, rtol=verification.rtol, counts=counts, pinning=pinning
+        _with_frozen_stage(stages), tflite_bytes, samples, atol=verification.atol, rtol=verification.rtol,
+        counts=counts, pinning=pinning,
     )
     if samples.source == "random":
         result.warnings.extend(samples.notes)
     result.warnings.extend(samples.warnings)
+    result.warnings.extend(result.verification.warnings)  # random outputs not compared, outputs too small to judge
     failures = result.verification.sample_failures
     if result.verification.skipped:
         result.warnings.append(result.verification.skipped)
@@ -262,6 +270,19 @@ def _load_stages(run: PipelineRun, original: SignatureModel, input_specs) -> Lis
     return loaded
 
 
+def _with_frozen_stage(stages: List[Tuple[str, Optional[SignatureModel]]]) -> List[Tuple[str, Optional[SignatureModel]]]:
+    """The stages with the original frozen (variables as constants, as the converter and graph passes see it)
+    compared first, so error from freezing shows on its own row; left out when shapes are pinned (the reference
+    then runs at each sample's own shape, and freezing it at every shape would cost more than it tells)."""
+    if any(model is not None and model.pinning is not None for _, model in stages):
+        return list(stages)
+    try:
+        frozen = frozen_stage_model(stages[0][1])
+    except Exception:  # a model that cannot be frozen: its row says it could not be compared
+        frozen = None
+    return [stages[0], (FROZEN_STAGE, frozen)] + list(stages[1:])
+
+
 def _static_warnings(result: ConversionResult, final: SignatureModel) -> None:
     for spec in final.input_specs:
         if spec.dynamic_axes:
@@ -280,9 +301,13 @@ def convert_signature_model(
     """Convert a :class:`SignatureModel` to .tflite bytes with one ``serving_default`` signature.
 
     The function is frozen first (variables become constants, which int8
-    calibration needs), then wrapped in a variable-free module so the
-    converter takes its SavedModel path and writes a SignatureDef with the
-    model's input and output names.
+    calibration needs) and converted through the converter's frozen-graph
+    route, which keeps the inputs in the model's argument order and the
+    outputs in the model's output order. Its SavedModel route would order
+    inputs by its own graph walk, and it depends on saving the function,
+    which Keras 3's custom gradients (SiLU) make fail. The model's names and
+    a SignatureDef listing them in that order are then written into the file
+    (:func:`~tflite_fixups.conversion.io_contract.write_io_contract`).
 
     ``configure(converter)`` may set more converter options (quantization) before it runs.
 
@@ -295,15 +320,16 @@ def convert_signature_model(
     """
     frozen = model.frozen_function()
     structure = model.concrete_function.structured_outputs
-    module = tf.Module()
+    output_names = list(model.output_names)
 
     @tf.function(input_signature=[s.to_tensor_spec() for s in model.input_specs], autograph=False)
     def serving(*args):
-        return tf.nest.pack_sequence_as(structure, frozen(*args))
+        outputs = tf.nest.pack_sequence_as(structure, frozen(*args))
+        return [outputs[name] for name in output_names]  # a list keeps the order; a dict would sort it
 
-    module.serving = serving
     with quiet_tensorflow() as log:
-        converter = tf.lite.TFLiteConverter.from_concrete_functions([serving.get_concrete_function()], module)
+        converter = tf.lite.TFLiteConverter.from_concrete_functions([serving.get_concrete_function()], tf.Module())
+        converter.experimental_lower_to_saved_model = False  # the frozen-graph route (see above)
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS] + (
             [tf.lite.OpsSet.SELECT_TF_OPS] if allow_select_tf_ops else []
         )
@@ -312,9 +338,11 @@ def convert_signature_model(
         try:
             with warnings.catch_warnings():  # calibration runs TF's own, deprecated, interpreter
                 warnings.filterwarnings("ignore", message=r"(?s).*tf\.lite\.Interpreter is deprecated")
+                # int8 I/O takes its scale from calibration; TF warns that nobody gave it one by hand
+                warnings.filterwarnings("ignore", message="Statistics for quantized inputs were expected")
                 converted = converter.convert()
         except Exception as error:  # ConverterError and the converter's own crashes alike
             failure = error
         else:  # LiteRT runs what the converter writes: checked like any other .tflite (a tensor too big, a bug)
-            return read_tflite(converted, what="the converted model")
+            return write_io_contract(converted, model.input_names, output_names)
     raise conversion_error(failure, model, log.text) from failure

@@ -7,6 +7,7 @@ pinning pass. Nothing here imports the passes, so there are no cycles.
 
 from __future__ import annotations
 
+import re
 import warnings
 from typing import Dict, Iterable, List, Optional
 
@@ -19,6 +20,11 @@ _SHAPE_MESSAGES = (
     ("dynamic shape", "the model has dynamic shapes"),
 )
 SHAPE_PASS = "pin_input_shapes"
+#: Ops that decode or process strings (encoded images, text): TFLite builtins have none.
+_STRING_OPS = re.compile(
+    r"\btf\.(Decode(?:Jpeg|Png|Image|Gif|Bmp|Raw|Base64|CSV)|EncodeJpeg|EncodePng|String\w+|Substr|"
+    r"(?:Static)?RegexReplace|RegexFullMatch|AsString|ReduceJoin|Unicode\w+|ParseExample\w*|ParseSingleExample)\b"
+)
 
 
 def register_fix(op_types: Iterable[str], pass_name: str) -> None:
@@ -49,4 +55,11 @@ def hints_for_message(message: str) -> List[str]:
                 "(for a None batch alone, input_specs with batch 1 is enough)"
             )
             break
+    string_ops = sorted(set(_STRING_OPS.findall(message)))
+    if string_ops:
+        hints.append(
+            f"{', '.join(string_ops)} work(s) on strings (encoded images, text): TFLite builtins have no string "
+            "ops. Split the preprocessing off (tf.data, or on the device) and convert the model from the decoded "
+            "tensor on, or pass allow_select_tf_ops=True and link the Flex delegate"
+        )
     return hints

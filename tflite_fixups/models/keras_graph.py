@@ -32,7 +32,7 @@ def clone_with_weights(model: Any, clone_function: Optional[LayerFunction] = Non
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Keras warns about masks passed to nested models; they do propagate
             clone = keras_module.models.clone_model(model, **kwargs)
-        clone.set_weights(model.get_weights())
+        copy_weights(model, clone)
     except InvalidModelError:
         raise
     except Exception as error:  # Keras raises many types here; all mean "not clonable"
@@ -41,6 +41,25 @@ def clone_with_weights(model: Any, clone_function: Optional[LayerFunction] = Non
             "give custom layers a get_config() that lists their constructor arguments"
         ) from error
     return clone
+
+
+def copy_weights(model: Any, clone: Any) -> None:
+    """``model``'s weight values into ``clone``, matched by variable path where every path matches.
+
+    A clone may list its weights in another order (keras-hub's Whisper builds its
+    layers lazily, in call order), and ``set_weights`` copies by position: that
+    fails on a shape, or worse, swaps two weights of the same shape silently.
+    """
+    def key(weight: Any) -> str:
+        return str(getattr(weight, "path", None) or weight.name)
+
+    source = {key(w): w for w in model.weights}
+    target = list(clone.weights)
+    if len(source) == len(model.weights) == len(target) and {key(w) for w in target} == set(source):
+        for weight in target:
+            weight.assign(source[key(weight)].numpy())
+    else:  # paths renamed (a substituted layer): the layout is the same, in the same order
+        clone.set_weights(model.get_weights())
 
 
 def clone_layer(layer: Any, **config_changes: Any) -> Any:

@@ -41,6 +41,8 @@ class InputPinning:
         pad / truncate: ``"post"`` (at the end) or ``"pre"`` (at the start) along each pinned axis.
         pad_value: the value padded positions get.
         masked: a mask marks padded steps so sequence layers skip them.
+        value_range: for an integer input, the values ``[low, high)`` it may take (an Embedding's
+            table size, ``[0, 2)`` for a mask), which random probe data keeps to; None when not integer.
     """
 
     name: str
@@ -51,6 +53,7 @@ class InputPinning:
     truncate: str = "post"
     pad_value: float = 0
     masked: bool = False
+    value_range: Optional[Tuple[int, int]] = None
 
     @property
     def pinned_axes(self) -> Tuple[int, ...]:
@@ -94,17 +97,21 @@ class InputPinning:
         return _take(output, axis, length, self.pad)
 
     def to_dict(self) -> Dict[str, Any]:
-        return {
+        data = {
             "name": self.name, "dtype": self.dtype, "original_shape": list(self.original_shape),
             "pinned_shape": list(self.pinned_shape), "pad": self.pad, "truncate": self.truncate,
             "pad_value": self.pad_value, "masked": self.masked,
         }
+        if self.value_range is not None:
+            data["value_range"] = list(self.value_range)
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "InputPinning":
         return cls(
             data["name"], data["dtype"], tuple(data["original_shape"]), tuple(data["pinned_shape"]),
             data.get("pad", "post"), data.get("truncate", "post"), data.get("pad_value", 0), bool(data.get("masked")),
+            tuple(int(v) for v in data["value_range"]) if data.get("value_range") is not None else None,
         )
 
     def __str__(self) -> str:

@@ -171,8 +171,14 @@ class SignatureModel:
 
         Freezing matters: a model that keeps resource variables converts, but
         its int8 calibration later fails (READ_VARIABLE cannot be invoked).
+
+        Raises:
+            ConversionError: the model captures a lookup table (StringLookup...), which cannot be frozen.
         """
         if self._frozen is None:
+            from .lookup_tables import refuse_lookup_tables
+
+            refuse_lookup_tables(self)
             from tensorflow.python.framework.convert_to_constants import (  # no public equivalent
                 convert_variables_to_constants_v2,
             )

@@ -174,3 +174,23 @@ def specs_from_request(requested: InputSpecsArg) -> List[InputSpec]:
             raise InvalidInputError(f"input_specs for input '{name}': expected positive sizes or None, got {shape}")
         specs.append(InputSpec(str(name), shape, dtype or "float32"))
     return specs
+
+
+def requested_dtypes(model_specs: Sequence[InputSpec], requested: InputSpecsArg) -> List[Optional[str]]:
+    """The dtype each input's request names (a ``tf.TensorSpec``), else None, in ``model_specs`` order.
+
+    For models whose input dtypes are guessed (a subclassed Keras 3 model records shapes only),
+    so a TensorSpec in ``input_specs`` can say that an input takes int32 token ids.
+    """
+    names = [s.name for s in model_specs]
+    if requested is None:
+        return [None] * len(names)
+    if isinstance(requested, Mapping):
+        values = [requested.get(name) for name in names]
+    elif _looks_like_one_shape(requested):
+        values = [requested] + [None] * (len(names) - 1)
+    elif isinstance(requested, (list, tuple)):
+        values = list(requested)[: len(names)] + [None] * max(0, len(names) - len(requested))
+    else:
+        return [None] * len(names)
+    return [value.dtype.name if isinstance(value, tf.TensorSpec) else None for value in values]

@@ -111,6 +111,9 @@ class PassContext:
     traced: Dict[int, Any] = field(default_factory=dict, repr=False)
     #: names of the passes a pipeline already ran, for error messages
     passes_run: List[str] = field(default_factory=list)
+    #: the user's sample inputs (dicts by input name) when convert_and_verify was given some; passes that
+    #: measure (pin_input_shapes' padding probe) use them instead of random data
+    sample_inputs: Optional[List[Dict[str, Any]]] = None
 
     def load(self, model: Any):
         """``model`` as a SignatureModel for ``input_specs``, reusing one the pipeline already traced."""

@@ -122,14 +122,16 @@ def _check_runnable(model: Any, input_specs: InputSpecsArg) -> None:
 
 
 def pipeline_stages(
-    passes: Sequence[PassLike], model: Any, input_specs: InputSpecsArg = None, traced: Any = None
+    passes: Sequence[PassLike], model: Any, input_specs: InputSpecsArg = None, traced: Any = None,
+    sample_inputs: Any = None,
 ) -> PipelineRun:
     """Run ``passes`` (a list or a :class:`Pipeline`) on ``model`` keeping every stage.
 
     ``traced`` is ``model`` already loaded for ``input_specs``; passes that work on graphs reuse it.
+    ``sample_inputs`` are the user's samples (dicts by input name), for passes that measure.
     """
     pipeline = passes if isinstance(passes, Pipeline) else Pipeline(as_pass_list(passes))
-    context = PassContext(input_specs=input_specs)
+    context = PassContext(input_specs=input_specs, sample_inputs=sample_inputs)
     if traced is not None:
         context.traced[id(model)] = traced
     return pipeline.run_stages(model, context)

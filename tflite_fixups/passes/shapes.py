@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 from numbers import Real
 from typing import Any, Dict, List, Tuple
 
@@ -19,11 +20,12 @@ from ..models.keras_graph import (
     layer_label,
     static_inputs_like_last_call,
 )
-from ..models.loading import keras_input_structure
+from ..models.loading import keras_input_structure, with_input_transforms
 from ..models.pinning import PAD_SIDES, InputPinning, ShapePinning, attach_pinning, pinning_of
-from ..models.specs import InputSpecsArg, resolve_input_specs
+from ..models.specs import InputSpec, InputSpecsArg, resolve_input_specs
+from ..models.value_ranges import integer_value_ranges, is_mask_input
 from ..verification.metrics import compare_outputs
-from ..verification.pinning import SHORTER, length_samples
+from ..verification.pinning import SHORTER, length_samples, user_length_samples
 from .base import Pass, PassContext, PassReport, PassResult, Replacement
 
 #: Padding counts as exact when it moves no output by more than this (absolute + relative to the output's scale).
@@ -77,24 +79,30 @@ class PinInputShapes(Pass):
         loaded = context.load(model)
         native = loaded.native_input_specs
         pinned_specs = resolve_input_specs(native, self.shapes)
+        ranges = integer_value_ranges(loaded)
         entries = [
-            InputPinning(spec.name, spec.dtype, own.shape, spec.shape, self.pad, self.truncate, self.pad_value)
+            InputPinning(spec.name, spec.dtype, own.shape, spec.shape, self.pad, self.truncate, self.pad_value,
+                         value_range=tuple(ranges[spec.name][:2]) if spec.name in ranges else None)
             for own, spec in zip(native, pinned_specs)
         ]
         report = PassReport(self.name, changed=False)
         if not any(entry.pinned_axes for entry in entries):
             report.notes.append(f"no dynamic axis to pin: the model's inputs are {[str(s) for s in native]}")
             return PassResult(model, report)
+        entries, mask_input_notes = _mask_inputs_mark_padding(entries)
         flavour = keras_compat.keras_flavour(model)
+        route = None
         if flavour is not None:
-            pinned_model, entries, mask_notes = _pin_keras(model, flavour, entries, loaded.output_names, self.mask)
+            try:
+                pinned_model, entries, mask_notes = _pin_keras(model, flavour, entries, loaded.output_names, self.mask)
+                route = "pinned by rebuilding the Keras model with static Inputs (a clone; the model is untouched)"
+            except InvalidModelError as error:  # subclassed, or a get_config that does not rebuild the model
+                reason = str(error).split(";")[0]
+                pinned_model, entries, mask_notes = _pin_traced(model, loaded, flavour, entries, self.mask)
+                route = (f"pinned on the traced graph: the original model's call, traced with the pinned shapes "
+                         f"(no Keras clone: {reason})")
         else:
-            pinned_model, mask_notes = loaded.with_input_specs(pinned_specs), []
-            if self.mask:
-                mask_notes.append(
-                    f"mask=True needs a Keras model to insert masking; this {loaded.kind} model was pinned "
-                    "without a mask"
-                )
+            pinned_model, entries, mask_notes = _pin_traced(model, loaded, None, entries, self.mask)
         pinning = ShapePinning(entries)
         attach_pinning(pinned_model, pinning)
         report.changed = True
@@ -102,6 +110,11 @@ class PinInputShapes(Pass):
             Replacement(e.name, "input", f"pinned to {_dims(e.pinned_shape)}", _pin_details(e))
             for e in entries if e.pinned_axes
         ]
+        if route:
+            report.notes.append(route)
+        masked = [e.name for e in entries if e.masked]
+        report.notes.extend(mask_input_notes)
+        report.notes.append(f"masking applies to {masked}" if masked else "masking: none (padded steps are data)")
         exact = _report_padding_effect(report, loaded, context, pinned_model, pinning, self.mask, mask_notes)
         if exact:
             report.notes.extend(mask_notes)
@@ -146,12 +159,33 @@ def _dims(shape) -> str:
 # --- Keras models ---------------------------------------------------------------------------------
 
 
+def _mask_inputs_mark_padding(entries: List[InputPinning]) -> Tuple[List[InputPinning], List[str]]:
+    """A padding-mask input (integer, named like ``*mask*``: keras-hub's ``padding_mask``) is padded with 0,
+    so padded positions are marked as padding whatever ``pad_value`` the other inputs get; the integer
+    sequence inputs padded alongside it count as masked."""
+    mask_names = [e.name for e in entries if is_mask_input(e.name, e.dtype) and any(a != 0 for a in e.pinned_axes)]
+    if not mask_names:
+        return entries, []
+    marked = []
+    for entry in entries:
+        if entry.name in mask_names:
+            entry = replace(entry, pad_value=0, masked=True)
+        elif any(a != 0 for a in entry.pinned_axes) and np.issubdtype(np.dtype(entry.dtype), np.integer):
+            entry = replace(entry, masked=True)
+        marked.append(entry)
+    return marked, [f"mask input(s) {mask_names} are padded with 0, so the model treats padded positions as padding"]
+
+
 def _pin_keras(model, flavour, entries: List[InputPinning], output_names: List[str], mask: bool):
-    """New static Inputs (+ Masking) -> a clone of ``model`` -> outputs renamed like the original's."""
+    """New static Inputs (+ Masking) -> a clone of ``model`` -> outputs renamed like the original's.
+
+    Raises:
+        InvalidModelError: the model has no Input layers (subclassed) or Keras cannot clone it.
+    """
     keras_module = keras_compat.keras_module(flavour)
     found = keras_input_structure(model, flavour)
     if found is None:
-        raise InvalidModelError(f"the Keras model '{model.name}' has no known inputs, so its shapes cannot be pinned")
+        raise InvalidModelError(f"the Keras model '{model.name}' has no Input layers (subclassed)")
     _, structure, _ = found
     clone = clone_with_weights(model)
     mask_zero_embedding = any(
@@ -162,21 +196,17 @@ def _pin_keras(model, flavour, entries: List[InputPinning], output_names: List[s
         tensor = inputs[entry.name] = keras_module.Input(
             batch_shape=entry.pinned_shape, dtype=entry.dtype, name=entry.name
         )
-        masked = False
-        if mask and 1 in entry.pinned_axes:
+        masked = entry.masked
+        if mask and 1 in entry.pinned_axes and not masked:
             if np.issubdtype(np.dtype(entry.dtype), np.floating) and len(entry.pinned_shape) == 3:
                 tensor = keras_module.layers.Masking(mask_value=entry.pad_value, name=f"{entry.name}_padding_mask")(tensor)
                 masked = True
             elif np.issubdtype(np.dtype(entry.dtype), np.integer) and mask_zero_embedding and entry.pad_value == 0:
                 masked = True  # Embedding(mask_zero=True) masks the padding token 0 itself
             else:
-                notes.append(
-                    f"input '{entry.name}' ({entry.dtype}, rank {len(entry.pinned_shape)}) cannot be masked: "
-                    "masking needs a float (batch, time, features) input, or token ids with pad_value=0 "
-                    "feeding Embedding(mask_zero=True)"
-                )
+                notes.append(_cannot_mask(entry))
         fed.append(tensor)
-        final.append(InputPinning(**{**entry.__dict__, "masked": masked}))
+        final.append(replace(entry, masked=masked))
     names = [e.name for e in entries]
     feed = dict(zip(names, fed)) if structure == "dict" else fed[0] if structure == "single" else fed
     if flavour == keras_compat.KERAS3 and any(e.masked for e in final):
@@ -193,6 +223,61 @@ def _pin_keras(model, flavour, entries: List[InputPinning], output_names: List[s
     return pinned, final, notes
 
 
+def _cannot_mask(entry: InputPinning) -> str:
+    return (
+        f"input '{entry.name}' ({entry.dtype}, rank {len(entry.pinned_shape)}) cannot be masked: "
+        "masking needs a float (batch, time, features) input, token ids with pad_value=0 "
+        "feeding Embedding(mask_zero=True), or a padding-mask input (named like '*mask*')"
+    )
+
+
+def _pin_traced(model, loaded, flavour, entries: List[InputPinning], mask: bool):
+    """The model's own call traced with the pinned shapes: no clone, so any model can be pinned.
+
+    With ``mask=True`` a float (batch, time, features) input of a Keras model whose
+    call takes a mask goes through ``Masking(mask_value=pad_value)`` first (the mask
+    reaches the model's layers as Keras' own mask would).
+    """
+    notes, final, transforms = [], [], {}
+    keras_module = keras_compat.keras_module(flavour) if flavour is not None else None
+    takes_mask = keras_module is not None and _call_takes_mask(model, flavour)
+    mask_zero_embedding = flavour is not None and any(
+        getattr(layer, "mask_zero", False) for layer in keras_compat.model_layers(model)
+    )
+    for entry in entries:
+        masked = entry.masked
+        if mask and 1 in entry.pinned_axes and not masked:
+            if keras_module is None:
+                notes.append(
+                    f"mask=True needs a Keras model to insert masking; this {loaded.kind} model was pinned "
+                    "without a mask"
+                )
+            elif np.issubdtype(np.dtype(entry.dtype), np.floating) and len(entry.pinned_shape) == 3 and takes_mask:
+                transforms[entry.name] = keras_module.layers.Masking(
+                    mask_value=entry.pad_value, name=f"{entry.name}_padding_mask")
+                masked = True
+            elif np.issubdtype(np.dtype(entry.dtype), np.integer) and mask_zero_embedding and entry.pad_value == 0:
+                masked = True
+            elif np.issubdtype(np.dtype(entry.dtype), np.floating) and len(entry.pinned_shape) == 3:
+                notes.append(
+                    f"input '{entry.name}' cannot be masked: '{getattr(model, 'name', model)}' is pinned on its traced "
+                    "call, which takes no mask argument"
+                )
+            else:
+                notes.append(_cannot_mask(entry))
+        final.append(replace(entry, masked=masked))
+    specs = [InputSpec(e.name, e.pinned_shape, e.dtype) for e in final]
+    pinned = with_input_transforms(loaded, specs, transforms) if transforms else loaded.with_input_specs(specs)
+    return pinned, final, list(dict.fromkeys(notes))
+
+
+def _call_takes_mask(model, flavour) -> bool:
+    if flavour == keras_compat.KERAS3:
+        return bool(getattr(model, "_call_has_mask_arg", False))
+    spec = getattr(model, "_call_spec", None)
+    return bool(getattr(spec, "expects_mask_arg", False))
+
+
 def _report_padding_effect(
     report, original, context: PassContext, pinned_model, pinning: ShapePinning, mask: bool, notes: List[str]
 ) -> bool:
@@ -207,7 +292,14 @@ def _report_padding_effect(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # Keras' "layer X drops the mask": reported below, measured
         pinned = context.load(pinned_model)  # traced once: convert_and_verify reuses it for this stage
-        for sample in length_samples(pinning, pinning.reference_specs, categories=(SHORTER,)):
+        probes = user_length_samples(pinning, context.sample_inputs or [])
+        source = f"{len(probes)} of your samples cut to shorter lengths"
+        if not probes:
+            probes = length_samples(pinning, pinning.reference_specs, categories=(SHORTER,))
+            ranges = [f"{e.name} in [{e.value_range[0]}, {e.value_range[1]})" for e in pinning.inputs if e.value_range]
+            source = "shorter random inputs" + (f" (integer inputs within their valid values: {', '.join(ranges)})"
+                                                if ranges else "")
+        for sample in probes:
             expected = original.run_at_own_shape(sample)
             got = pinning.crop_outputs(pinned.run(pinning.fit(sample)), expected)
             comparison = compare_outputs([expected], [got], atol=EXACT_ATOL, rtol=EXACT_RTOL)
@@ -215,7 +307,7 @@ def _report_padding_effect(
             scale = max(scale, max((float(np.max(np.abs(v))) for v in expected.values() if np.size(v)), default=0.0))
     report.metrics["padding_max_abs_error"] = worst
     exact = worst <= EXACT_ATOL + EXACT_RTOL * scale
-    report.notes.append(f"padding error measured in TF on shorter random inputs: max abs {worst:.3g}")
+    report.notes.append(f"padding error measured in TF on {source}: max abs {worst:.3g}")
     if exact:
         return True
     if mask:
@@ -224,13 +316,13 @@ def _report_padding_effect(
         why = notes or ([f"layers that do not carry the mask: {', '.join(ignoring)}"] if ignoring else [])
         report.warnings.append(
             f"mask=True cannot make padding exact for this model: padding moves its outputs by up to {worst:.3g} "
-            f"(max abs, random inputs shorter than pinned). {' '.join(why)}".rstrip()
+            f"(max abs, inputs shorter than pinned). {' '.join(why)}".rstrip()
             + " Verification reports this as pinning error; pin to the length the model is used at, or feed "
             "full-length inputs only"
         )
     else:
         report.warnings.append(
-            f"padding changes the outputs by up to {worst:.3g} (max abs, random inputs shorter than pinned): "
+            f"padding changes the outputs by up to {worst:.3g} (max abs, inputs shorter than pinned): "
             "padded steps are processed like data. Pass mask=True so sequence layers skip them"
         )
     return False

@@ -50,9 +50,9 @@ def quantize(
     """
     from ..conversion.converter import convert_signature_model
 
-    def dataset():
+    def dataset():  # a list in input order: the frozen-graph route's model has no SignatureDef yet
         for sample in progress(samples, description=f"calibrating ({options.mode})"):
-            yield {name: np.asarray(value) for name, value in sample.items()}
+            yield [np.asarray(sample[name]) for name in model.input_names]
 
     def optimise(converter) -> None:
         converter.optimizations = [tf.lite.Optimize.DEFAULT]

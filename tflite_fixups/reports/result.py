@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple, Union
 
+from ..conversion.io_contract import IOContract, read_io_contract
 from ..errors import InvalidInputError
 from ..models.pinning import ShapePinning
 from ..models.specs import InputSpec
@@ -62,6 +63,15 @@ class ConversionResult:
         return self.verified and self.verification.ok
 
     @property
+    def io(self) -> IOContract:
+        """The .tflite's inputs and outputs as a device app addresses them: index, name, dtype, shape.
+
+        They are the model's own, in the model's order (Keras: ``model.inputs`` /
+        ``model.outputs``; functions: argument order), also in the SignatureDef.
+        """
+        return read_io_contract(self.tflite_model)
+
+    @property
     def size_bytes(self) -> int:
         return len(self.tflite_model)
 
@@ -98,8 +108,7 @@ class ConversionResult:
         parts = [
             f"tflite_fixups conversion: {self._status()}",
             f"size {self.size_bytes / 1024:.1f} KiB, converter {self.conversion_seconds:.2f}s",
-            "inputs: " + ", ".join(str(s) for s in self.input_specs),
-            "outputs: " + ", ".join(self.output_names),
+            *(f"I/O {line}" for line in str(self.io).splitlines()),
             *(["pinned: " + str(self.pinning)] if self.pinning is not None else []),
             "ops: " + ", ".join(f"{name} x{count}" for name, count in self._ops_by_count()),
         ]
@@ -118,7 +127,7 @@ class ConversionResult:
         parts = [
             f"<div><p style='color:{colour}'><b>{html.escape(self._status())}</b> &mdash; "
             f"{self.size_bytes / 1024:.1f} KiB, converter {self.conversion_seconds:.2f}s</p>",
-            html_table(["input", "shape", "dtype"], [[s.name, str(s.shape), s.dtype] for s in self.input_specs]),
+            "<p>I/O by index (as a device app addresses it)</p>" + self.io._repr_html_(),
         ]
         if self.verification is not None:
             parts.append(self.verification._repr_html_())

@@ -43,6 +43,9 @@ def open_interpreter(
 class LiteRTRunner:
     """Invoke one signature of a .tflite model by input name.
 
+    ``input_names`` / ``output_names`` are in index order (the model's I/O contract).
+    A model without a SignatureDef is run by index, its tensors named by their tensor names.
+
     Example:
         >>> runner = LiteRTRunner(result.tflite_model)          # doctest: +SKIP
         >>> runner.run({"image": x})["predictions"].shape       # doctest: +SKIP
@@ -81,22 +84,35 @@ class LiteRTRunner:
         self.interpreter = open_interpreter(self._tflite_model, **self._options)
         signatures = self.interpreter.get_signature_list()
         if not signatures:
-            raise InvalidInputError(
-                "the .tflite model has no SignatureDef; convert it with tflite_fixups (or from a SavedModel) "
-                "so inputs and outputs have names"
-            )
-        if self.signature_key is None:
-            self.signature_key = "serving_default" if "serving_default" in signatures else next(iter(signatures))
-        elif self.signature_key not in signatures:
-            raise InvalidInputError(
-                f"the .tflite model has no signature '{self.signature_key}'; its signatures are {sorted(signatures)}"
-            )
-        self._runner = self.interpreter.get_signature_runner(self.signature_key)
-        self.input_details = self._runner.get_input_details()
-        self.output_details = self._runner.get_output_details()
-        self._direct = len(signatures) == 1 and _in_main_subgraph(self.interpreter, self.input_details, self.output_details)
-        if self._direct:
-            self._runner = None  # it holds the interpreter's internals, which makes the plain API refuse to invoke
+            if self.signature_key is not None:
+                raise InvalidInputError(
+                    f"the .tflite model has no SignatureDef, so no signature '{self.signature_key}'; "
+                    "leave signature_key out to address its inputs and outputs by index"
+                )
+            # no SignatureDef (e.g. the converter's frozen-graph route): inputs and outputs by index, named by tensor
+            self._runner, self._direct = None, True
+            self.input_details = {d["name"]: d for d in self.interpreter.get_input_details()}
+            self.output_details = {d["name"]: d for d in self.interpreter.get_output_details()}
+            if len(self.input_details) != len(self.interpreter.get_input_details()) or len(
+                    self.output_details) != len(self.interpreter.get_output_details()):
+                raise InvalidInputError("the .tflite model has no SignatureDef and two of its inputs or outputs "
+                                        "share a tensor name, so they cannot be told apart by name")
+        else:
+            if self.signature_key is None:
+                self.signature_key = "serving_default" if "serving_default" in signatures else next(iter(signatures))
+            elif self.signature_key not in signatures:
+                raise InvalidInputError(
+                    f"the .tflite model has no signature '{self.signature_key}'; its signatures are "
+                    f"{sorted(signatures)}"
+                )
+            self._runner = self.interpreter.get_signature_runner(self.signature_key)
+            self.input_details = _in_index_order(self._runner.get_input_details(), self.interpreter.get_input_details())
+            self.output_details = _in_index_order(self._runner.get_output_details(),
+                                                  self.interpreter.get_output_details())
+            self._direct = len(signatures) == 1 and _in_main_subgraph(
+                self.interpreter, self.input_details, self.output_details)
+            if self._direct:
+                self._runner = None  # it holds the interpreter's internals, which makes the plain API refuse to invoke
         self._shapes = {name: tuple(int(n) for n in d["shape"]) for name, d in self.input_details.items()}
         self._output_index = [(name, d["index"]) for name, d in self.output_details.items()]
         # (name, tensor index, dtype, whether an array of that dtype needs no quantizing)
@@ -211,6 +227,12 @@ def _from_output(value, details) -> np.ndarray:
     if scale and np.issubdtype(np.asarray(value).dtype, np.integer):
         return ((np.asarray(value, np.float32) - zero_point) * scale).astype(np.float32)
     return np.asarray(value)
+
+
+def _in_index_order(by_name: Dict[str, Dict], main_details: List[Dict]) -> Dict[str, Dict]:
+    """A signature's details in the order of the primary subgraph's inputs/outputs (the I/O contract's)."""
+    position = {d["index"]: i for i, d in enumerate(main_details)}
+    return dict(sorted(by_name.items(), key=lambda item: position.get(item[1]["index"], len(position))))
 
 
 def _in_main_subgraph(interpreter, input_details, output_details) -> bool:

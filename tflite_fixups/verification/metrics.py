@@ -7,6 +7,10 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 
 from ..reports.verification import ErrorHistogram, OutputComparison
+from .detection import judge_detections
+
+#: Below this largest |reference| a float output carries no information a comparison could use.
+TOO_SMALL_SCALE = 1e-30
 
 
 def compare_outputs(
@@ -20,6 +24,8 @@ def compare_outputs(
     """Per reference output name, error statistics of ``candidate`` over all samples.
 
     ``name_map`` maps reference names to candidate names when they differ.
+    Detection outputs (boxes ``[..., N, 4]`` with their labels, scores and
+    count) are also compared by agreement (see :func:`~tflite_fixups.verification.detection.judge_detections`).
     """
     name_map = dict(name_map or {})
     comparisons = {}
@@ -27,6 +33,7 @@ def compare_outputs(
         other = name_map.get(name, name)
         pairs = [(ref[name], cand.get(other)) for ref, cand in zip(reference, candidate)]
         comparisons[name] = compare_arrays(name, pairs, atol=atol, rtol=rtol)
+    judge_detections(comparisons, reference, candidate, name_map=name_map, atol=atol, rtol=rtol)
     return comparisons
 
 
@@ -40,6 +47,16 @@ def compare_arrays(
     infinities count as exact, and so does a float32 maximum of the same sign
     where the reference is infinite: TFLite's builtin MUL/DIV/SELECT kernels and
     its constants saturate infinities to +-3.4e38.
+
+    Scale: when every ``|reference|`` of a float output is below ``atol`` (its
+    largest, ``scale``, e.g. 1e-11), ``atol`` alone would pass any candidate of
+    that size, so the test becomes ``|got - ref| <= atol * scale + rtol * |ref|``:
+    the output compared as if divided by its own scale (``judged_by="scale"``).
+    A reference that is zero (below 1e-30) everywhere, or that varies less
+    than the tolerance over every value and sample, is ``too_small_to_judge``.
+    Outputs whose largest ``|reference|`` reaches ``atol`` are judged exactly as
+    before. Integer and boolean outputs also get ``agreement``, the fraction of
+    values equal to the reference.
     """
     if any(candidate is None for _, candidate in pairs):
         return OutputComparison.missing(name)
@@ -55,11 +72,16 @@ def compare_arrays(
     abs_err = np.where(np.isnan(abs_err), np.inf, abs_err)
     nonfinite_mismatches = int(np.count_nonzero(~np.isfinite(abs_err)))
     magnitude = np.abs(np.where(np.isfinite(ref), ref, 0.0))
-    big = magnitude > atol
+    is_float = all(np.issubdtype(np.asarray(r).dtype, np.floating) for r, _ in pairs)
+    scale = float(magnitude.max()) if magnitude.size else 0.0
+    judged = _judge_scale(ref, scale, atol, rtol) if is_float else ("values", atol, False)
+    judged_by, abs_tolerance, too_small = judged
+    big = magnitude > abs_tolerance
     rel_err = abs_err[big] / magnitude[big] if np.any(big) else np.zeros(1)
-    within = bool(np.all(abs_err <= atol + rtol * magnitude))
+    within = bool(np.all(abs_err <= abs_tolerance + rtol * magnitude))
     sample_max = _per_sample_max(abs_err, [np.size(r) for r, _ in pairs])
     finite = np.isfinite(ref) & np.isfinite(got)
+    agreement = None if is_float or not ref.size else float(np.mean(ref == got))
     return OutputComparison(
         name=name,
         shape=tuple(np.shape(pairs[0][0])),
@@ -73,7 +95,22 @@ def compare_arrays(
         within_tolerance=within,
         sample_max_abs_errors=tuple(sample_max),
         error_histogram=ErrorHistogram.of(abs_err),
+        scale=scale if is_float else None,
+        judged_by=judged_by,
+        too_small_to_judge=too_small,
+        agreement=agreement,
     )
+
+
+def _judge_scale(ref: np.ndarray, scale: float, atol: float, rtol: float) -> Tuple[str, float, bool]:
+    """(judged_by, the absolute tolerance to apply, too small to judge) for a float output."""
+    if atol > 0 and scale < atol:
+        if scale <= TOO_SMALL_SCALE:
+            return "values", atol, True
+        return "scale", atol * scale, False
+    finite = ref[np.isfinite(ref)]
+    flat = finite.size > 1 and atol > 0 and float(finite.max() - finite.min()) < atol + rtol * scale
+    return "values", atol, bool(flat)
 
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)

@@ -15,6 +15,8 @@ from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Seque
 import numpy as np
 
 from ..errors import InvalidInputError
+from ..models.ragged import split_ragged_samples, with_valid_row_splits
+from ..models.value_ranges import is_mask_input
 from ..models.specs import InputSpec
 
 Sample = Dict[str, np.ndarray]
@@ -44,11 +46,18 @@ class SampleSet:
         return len(self.samples)
 
 
-def random_samples(specs: Sequence[InputSpec], count: int = 8, seed: int = 0) -> List[Sample]:
+def random_samples(
+    specs: Sequence[InputSpec], count: int = 8, seed: int = 0,
+    value_ranges: Optional[Mapping[str, Tuple[int, int]]] = None,
+) -> List[Sample]:
     """``count`` samples drawn from ``specs``: floats standard normal, ints in [0, 8), bools fair.
 
-    A dynamic batch axis gets size 1, any other dynamic axis size 8.
+    ``value_ranges`` (from :func:`~tflite_fixups.models.value_ranges.integer_value_ranges`)
+    keeps an integer input in ``[low, high)`` (token ids within the vocabulary, segment ids
+    in [0, 2)); a ``*mask*`` input gets ones over a random-length prefix (at least one),
+    zeros after it, as padding does. A dynamic batch axis gets size 1, any other dynamic axis size 8.
     """
+    value_ranges = value_ranges or {}
     rng = np.random.default_rng(seed)
     _check_random_sample_size(specs)
     samples = []
@@ -59,9 +68,9 @@ def random_samples(specs: Sequence[InputSpec], count: int = 8, seed: int = 0) ->
                 (1 if axis == 0 else RANDOM_DYNAMIC_AXIS_SIZE) if dim is None else dim
                 for axis, dim in enumerate(spec.shape)
             )
-            sample[spec.name] = random_array(rng, shape, spec)
+            sample[spec.name] = random_array(rng, shape, spec, value_ranges.get(spec.name))
         samples.append(sample)
-    return samples
+    return with_valid_row_splits(specs, samples, seed)
 
 
 #: Random samples are drawn only when one sample stays below this size (bytes), so a huge pinned
@@ -83,14 +92,20 @@ def _check_random_sample_size(specs: Sequence[InputSpec]) -> None:
         )
 
 
-def random_array(rng: np.random.Generator, shape, spec: InputSpec) -> np.ndarray:
+def random_array(
+    rng: np.random.Generator, shape, spec: InputSpec, value_range: Optional[Tuple[int, int]] = None,
+) -> np.ndarray:
     dtype = np.dtype(spec.dtype) if spec.dtype != "string" else None
     if dtype is None:
         raise InvalidInputError(f"input '{spec.name}' is a string tensor; pass sample_inputs for it")
     if dtype == np.bool_:
         return rng.random(shape) < 0.5
     if np.issubdtype(dtype, np.integer):
-        return rng.integers(0, RANDOM_INT_HIGH, size=shape).astype(dtype)
+        if value_range is not None and is_mask_input(spec.name, spec.dtype) and len(shape) >= 1 and shape[-1] > 0:
+            valid = rng.integers(1, shape[-1] + 1, size=shape[:-1] + (1,))
+            return (np.arange(shape[-1]) < valid).astype(dtype)
+        low, high = (value_range[0], value_range[1]) if value_range is not None else (0, RANDOM_INT_HIGH)
+        return rng.integers(low, max(high, low + 1), size=shape).astype(dtype)
     if np.issubdtype(dtype, np.floating):
         return rng.standard_normal(shape).astype(dtype)
     raise InvalidInputError(f"cannot draw random values for input '{spec.name}' of dtype {spec.dtype}")
@@ -103,6 +118,7 @@ def collect_samples(
     num_random: int = 8,
     seed: int = 0,
     max_samples: Optional[int] = None,
+    value_ranges: Optional[Mapping[str, Tuple[int, int]]] = None,
 ) -> SampleSet:
     """Normalise ``sample_inputs`` against ``specs``; draw random ones when it is None.
 
@@ -117,13 +133,17 @@ def collect_samples(
     """
     check_random_sampling(num_random, seed)
     if sample_inputs is None:
+        ranged = ", ".join(f"'{name}' in [{r[0]}, {r[1]})" for name, r in (value_ranges or {}).items()
+                           if any(s.name == name for s in specs))
         return SampleSet(
-            random_samples(specs, num_random, seed),
+            random_samples(specs, num_random, seed, value_ranges),
             "random",
-            [f"no sample_inputs given: verified on {num_random} random samples (seed {seed}); "
-             "pass real data for a meaningful check"],
+            [f"no sample_inputs given: verified on {num_random} random samples (seed {seed}"
+             + (f"; integer inputs within the ranges the model indexes: {ranged}" if ranged else "")
+             + "); pass real data for a meaningful check"],
         )
     notes: List[str] = []
+    sample_inputs = split_ragged_samples(specs, sample_inputs)  # a tf.RaggedTensor for a ragged input's components
     limit = MAX_SAMPLE_INPUTS if max_samples is None else min(max_samples, MAX_SAMPLE_INPUTS)
     samples: List[Sample] = []
     read = read_samples(specs, sample_inputs, limit, what="sample_inputs")

@@ -7,11 +7,13 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from .._api import public_api
-from .._quiet import quiet_tensorflow
+from .._quiet import import_tensorflow, quiet_tensorflow
 from ..conversion.flatbuffer import flex_ops, op_counts, read_tflite
-from ..errors import InvalidInputError
+from ..conversion.io_contract import io_contract_problems, read_io_contract
+from ..errors import InternalError, InvalidInputError
 from ..models.loading import load_model
 from ..models.signature_model import SignatureModel
+from ..models.value_ranges import random_sample_ranges
 from ..models.specs import InputSpecsArg
 from ..models.pinning import ShapePinning
 from ..reports.pinning import PinningCheck, PinningReport
@@ -20,7 +22,12 @@ from .batching import LITERT_MAX_BATCH, SampleRun, run_samples
 from .litert import LiteRTRunner
 from .metrics import compare_outputs
 from .pinning import EQUAL, LONGER, SHORTER, length_category, sample_lengths
+from .randomness import random_dependencies
+from .runtime_check import explain_litert_failure
 from .samples import Sample, SampleSet, collect_samples
+
+#: The name of the stage that runs the original model frozen (variables as constants), first in the stage table.
+FROZEN_STAGE = "original (frozen)"
 
 DEFAULT_ATOL = 1e-4
 DEFAULT_RTOL = 1e-4
@@ -63,7 +70,8 @@ def verify(
         raise InvalidInputError(f"max_batch must be a positive integer or None, got {max_batch!r}")
     tflite_bytes = read_tflite(tflite_model)
     reference = load_model(model, input_specs)
-    samples = collect_samples(reference.input_specs, sample_inputs, num_random=num_random_samples, seed=seed)
+    samples = collect_samples(reference.input_specs, sample_inputs, num_random=num_random_samples, seed=seed,
+                              value_ranges=random_sample_ranges(reference) if sample_inputs is None else None)
     report = verify_stages([("original", reference)], tflite_bytes, samples, atol=atol, rtol=rtol, max_batch=max_batch)
     report.notes = list(samples.warnings) + report.notes  # an endless input cut at the cap, said first
     return report
@@ -104,8 +112,15 @@ def verify_stages(
 def _verify_stages(stages, tflite_bytes, samples, *, atol, rtol, pinning, max_batch) -> VerificationReport:
     feeds = _Feeds(pinning, samples, max_batch)
     reference = stages[0][1]
-    runner = LiteRTRunner(tflite_bytes)
+    try:
+        runner = LiteRTRunner(tflite_bytes)
+    except InternalError as error:  # LiteRT refused to prepare the model (a kernel's check): a finding, not a crash
+        if not isinstance(error.__cause__, RuntimeError):
+            raise
+        finding = explain_litert_failure(error, "litert allocate", _graph_def(reference))
+        return VerificationReport.skipped_because(f"LiteRT could not prepare the .tflite model: {finding}")
     _check_input_names(reference, runner)
+    random = random_dependencies(reference)
     original = feeds.run(reference, "running the original model")
     expected = original.outputs
     name_map, notes = _match_output_names(reference.output_names, runner.output_names)
@@ -115,8 +130,11 @@ def _verify_stages(stages, tflite_bytes, samples, *, atol, rtol, pinning, max_ba
         sample_failures=[SampleFailure(i, "original", message) for i, message in sorted(original.failures.items())],
     )
     final_tf = None
+    # the .tflite was converted from the last stage: its order, names, dtypes and (pinned) shapes are the contract
+    io_reference = next((m for _, m in reversed(stages) if m is not None), reference)
     for stage_name, stage_model in stages[1:]:
         comparison, outputs = _compare_stage(stage_name, stage_model, feeds, expected, atol, rtol)
+        _mark_random(comparison.outputs, random)
         report.stages.append(comparison)
         if outputs is not None:
             final_tf = outputs
@@ -126,12 +144,57 @@ def _verify_stages(stages, tflite_bytes, samples, *, atol, rtol, pinning, max_ba
     report.sample_failures += [SampleFailure(i, "tflite", message) for i, message in sorted(litert.failures.items())]
     actual = feeds.cropped(litert.outputs, expected, name_map)
     report.outputs = _compare_where_both_ran(expected, actual, atol=atol, rtol=rtol, name_map=name_map)
+    _mark_random(report.outputs, random)
     report.stages.append(StageComparison("tflite", report.outputs))
-    report.ok = bool(report.outputs) and not report.sample_failures and all(
-        o.within_tolerance for o in report.outputs.values())
+    report.io_problems = io_contract_problems(read_io_contract(tflite_bytes), io_reference.input_specs,
+                                              io_reference.output_names)
+    compared = [o for o in report.outputs.values() if o.compared]  # outputs that depend on random ops are not
+    report.ok = bool(compared) and not report.sample_failures and not report.io_problems and all(
+        o.ok for o in compared)
+    if report.outputs and not compared:
+        report.skipped = (
+            f"every output depends on a random op ({', '.join(report.random_outputs)}), so none can be compared; "
+            "make the model deterministic for the check (e.g. return the mean instead of a sample)"
+        )
     if pinning is not None:
         report.pinning = feeds.report(expected, final_tf if reference.pinning is None else None, actual, name_map)
     return report
+
+
+def _mark_random(comparisons, random) -> None:
+    """Outputs that depend on random ops are not compared (their values differ from run to run)."""
+    for name, ops in random.items():
+        if name in comparisons:
+            comparisons[name].random_ops = tuple(f"{op_type} '{node}'" for op_type, node in ops)
+
+
+def _graph_def(model: SignatureModel):
+    try:
+        return model.concrete_function.graph.as_graph_def()
+    except Exception:  # only used to name ops in a message
+        return None
+
+
+def frozen_stage_model(model: SignatureModel) -> SignatureModel:
+    """``model`` with its variables folded into constants, as the converter and graph passes see it.
+
+    Run as the first stage of ``convert_and_verify``'s stage table, so error caused by
+    freezing (and by TensorFlow's graph optimizer on the frozen graph) is not blamed on the first pass.
+    """
+    tf = import_tensorflow()
+    frozen = model.frozen_function()
+    structure = model.concrete_function.structured_outputs
+
+    def call(*args):
+        return tf.nest.pack_sequence_as(structure, frozen(*args))
+
+    stage = SignatureModel(
+        call, model.input_specs, kind=f"{model.kind} (frozen)", source=model.source,
+        retrace=lambda specs: frozen_stage_model(model.with_input_specs(specs)),
+        native_input_specs=model.native_input_specs,
+    )
+    stage.pinning = model.pinning
+    return stage
 
 
 def _compare_where_both_ran(expected, actual, *, atol, rtol, name_map):
@@ -272,9 +335,9 @@ def _check_input_names(reference: SignatureModel, runner: LiteRTRunner) -> None:
 def _match_output_names(reference: List[str], candidate: List[str]) -> Tuple[Dict[str, str], List[str]]:
     if set(reference) <= set(candidate):
         return {n: n for n in reference}, []
-    if len(reference) == len(candidate):
-        return dict(zip(sorted(reference), sorted(candidate))), [
-            f"output names differ ({reference} vs {candidate}); matched them in sorted order"
+    if len(reference) == len(candidate):  # both lists are in index order (the I/O contract's)
+        return dict(zip(reference, candidate)), [
+            f"output names differ ({reference} vs {candidate}); matched them by index"
         ]
     return {}, [f"outputs {sorted(set(reference) - set(candidate))} are missing from the converted model"]
 
