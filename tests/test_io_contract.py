@@ -345,3 +345,35 @@ def test_model_files_keep_the_contract(K, tmp_path):
             assert_contract(result, model, _sample(3))
         else:  # a tf-keras SavedModel's serving signature returns a dict, saved in key order
             assert result.io.output_names == sorted(OUTPUTS) and result.ok
+
+
+def test_subclassed_models_keep_the_order_of_their_call(K):
+    """A subclassed model called on [zeta, alpha, ids] keeps that order; its outputs keep theirs."""
+
+    class ThreeInputs(K.Model):
+        def __init__(self):
+            super().__init__()
+            self.embed = K.layers.Embedding(10, 3)
+            self.hidden = K.layers.Dense(8, activation="tanh")
+            self.zz = K.layers.Dense(2)
+            self.aa = K.layers.Dense(5)
+
+        def call(self, inputs):
+            zeta, alpha, ids = inputs
+            flat = tf.concat([zeta, tf.reshape(alpha, (-1, 15)), tf.reshape(self.embed(ids), (-1, 6))], axis=-1)
+            hidden = self.hidden(flat)
+            return [self.zz(hidden), self.aa(hidden)]
+
+    K.utils.set_random_seed(0)
+    model = ThreeInputs()
+    sample = _sample(0)
+    expected = model([sample["zeta"], sample["alpha"], sample["ids"]])
+    specs = [tf.TensorSpec((1,) + shape, dtype, name=name) for name, shape, dtype in INPUTS]
+    result = tff.convert_and_verify(model, input_specs=specs, sample_inputs=[_sample(1)])
+    assert result.io.input_names == ["zeta", "alpha", "ids"]
+    assert [t.dtype for t in result.io.inputs] == ["float32", "float32", "int32"]
+    got = run_by_index(result.tflite_model, sample)
+    assert [g.shape for g in got] == [(1, 2), (1, 5)]
+    for value, want in zip(got, expected):
+        np.testing.assert_allclose(value, np.asarray(want), atol=1e-5)
+    assert result.ok

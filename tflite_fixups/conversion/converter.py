@@ -319,16 +319,12 @@ def convert_signature_model(
         InvalidInputError: a tensor of the converted model cannot fit in the memory free.
     """
     frozen = model.frozen_function()
-    structure = model.concrete_function.structured_outputs
-    output_names = list(model.output_names)
-
-    @tf.function(input_signature=[s.to_tensor_spec() for s in model.input_specs], autograph=False)
-    def serving(*args):
-        outputs = tf.nest.pack_sequence_as(structure, frozen(*args))
-        return [outputs[name] for name in output_names]  # a list keeps the order; a dict would sort it
+    # the frozen function returns its outputs flat, in tf.nest's order (the output dict's keys sorted);
+    # converted as it is, not called from a wrapper, whose call would prefix every tensor name again
+    flat_names = tf.nest.flatten({name: name for name in model.output_names})
 
     with quiet_tensorflow() as log:
-        converter = tf.lite.TFLiteConverter.from_concrete_functions([serving.get_concrete_function()], tf.Module())
+        converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen], tf.Module())
         converter.experimental_lower_to_saved_model = False  # the frozen-graph route (see above)
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS] + (
             [tf.lite.OpsSet.SELECT_TF_OPS] if allow_select_tf_ops else []
@@ -344,5 +340,6 @@ def convert_signature_model(
         except Exception as error:  # ConverterError and the converter's own crashes alike
             failure = error
         else:  # LiteRT runs what the converter writes: checked like any other .tflite (a tensor too big, a bug)
-            return write_io_contract(converted, model.input_names, output_names)
+            return write_io_contract(converted, model.input_names, list(model.output_names),
+                                     converted_output_names=flat_names)
     raise conversion_error(failure, model, log.text) from failure

@@ -3,7 +3,7 @@
 The converter attaches structured ``ConverterErrorData`` to its exception:
 an error code (``ERROR_NEEDS_FLEX_OPS``, ``ERROR_NEEDS_CUSTOM_OPS``...), the
 op (``tf.Erf``) and a call-site location whose names are graph node names
-(``functional_1/attention_1/Erf@__inference_serve_60``). We read those, and
+(``functional_1/attention_1/Erf``, or ``...Erf@__inference_serve_60`` inside a called function). We read those, and
 fall back to the summary lines of the message text when they are missing.
 """
 
@@ -64,9 +64,11 @@ def _kind_of(data: Any) -> Optional[str]:
 
 
 def _node_name(data: Any) -> Optional[str]:
+    """The graph node of a located error: ``node@function`` (inside a called function) or ``node`` (top level)."""
     for call in data.location.call:
-        if "@" in call.name and not call.name.startswith("StatefulPartitionedCall"):
-            return call.name.split("@", 1)[0]
+        name = call.name.split("@", 1)[0]
+        if name and not name.startswith(("StatefulPartitionedCall", "PartitionedCall")):
+            return name
     return None
 
 

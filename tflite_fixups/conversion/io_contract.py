@@ -157,15 +157,16 @@ def read_io_contract(tflite_model: Any) -> IOContract:
 
 def write_io_contract(
     tflite_model: bytes, input_names: Sequence[str], output_names: Sequence[str],
-    *, signature_key: str = SIGNATURE_KEY,
+    *, converted_output_names: Optional[Sequence[str]] = None, signature_key: str = SIGNATURE_KEY,
 ) -> CheckedTflite:
     """``tflite_model`` whose primary subgraph's inputs and outputs carry these names, with one SignatureDef.
 
-    The subgraph's inputs and outputs must already be in the model's order (the
-    converter's frozen-graph route keeps argument and output order); this
-    names their tensors and writes the SignatureDef listing them in that order,
-    replacing any other. An output that is also an input keeps the input's
-    tensor name; the SignatureDef still maps the output's key to it.
+    The subgraph's inputs must already be in the model's order (the converter's
+    frozen-graph route keeps argument order); its outputs are in
+    ``converted_output_names`` order (default: ``output_names``) and are put in
+    ``output_names`` order. This names their tensors and writes the SignatureDef
+    listing them in that order, replacing any other. An output that is also an
+    input keeps the input's tensor name; the SignatureDef still maps the output's key to it.
 
     Raises:
         InternalError: the converted model has another number of inputs or outputs than asked for.
@@ -174,11 +175,16 @@ def write_io_contract(
     subgraph = model.subgraphs[0]
     inputs = [int(i) for i in (subgraph.inputs if subgraph.inputs is not None else [])]
     outputs = [int(i) for i in (subgraph.outputs if subgraph.outputs is not None else [])]
-    if len(inputs) != len(input_names) or len(outputs) != len(output_names):
+    converted_output_names = list(output_names if converted_output_names is None else converted_output_names)
+    if (len(inputs) != len(input_names) or len(outputs) != len(output_names)
+            or sorted(converted_output_names) != sorted(output_names)):
         raise InternalError(
             f"the converted model has {len(inputs)} input(s) and {len(outputs)} output(s); the model has "
             f"{list(input_names)} and {list(output_names)}"
         )
+    position = {name: i for i, name in enumerate(converted_output_names)}
+    outputs = [outputs[position[name]] for name in output_names]
+    subgraph.outputs = np.asarray(outputs, dtype=np.int32)
     named = set()
     for tensor_index, name in list(zip(inputs, input_names)) + list(zip(outputs, output_names)):
         if tensor_index not in named:

@@ -185,7 +185,9 @@ def _from_keras(model, flavour, input_specs) -> SignatureModel:
             else:  # the recorded sizes come from one call: any size the user asks for is taken (rank checked),
                 # and the user's shapes become the model's own (their None axes are the dynamic ones)
                 dtypes = requested_dtypes(base, input_specs)
-                base = [InputSpec(s.name, (None,) * s.rank, dtype or s.dtype) for s, dtype in zip(base, dtypes)]
+                names = _spec_names(base, input_specs) if structure in ("list", "single") else None
+                base = [InputSpec(name, (None,) * s.rank, dtype or s.dtype)
+                        for s, dtype, name in zip(base, dtypes, names or [s.name for s in base])]
                 specs = resolve_input_specs(base, input_specs)
                 base = specs
     output_names = list(getattr(model, "output_names", None) or [])
@@ -209,6 +211,16 @@ def _from_keras(model, flavour, input_specs) -> SignatureModel:
         )
 
     return build(specs)
+
+
+def _spec_names(base: Sequence[InputSpec], requested: InputSpecsArg) -> Optional[List[str]]:
+    """Names a list of ``tf.TensorSpec`` gives a subclassed model's positional inputs (they have none of their own)."""
+    items = [requested] if isinstance(requested, tf.TensorSpec) else requested
+    if not isinstance(items, (list, tuple)) or len(items) != len(base):
+        return None
+    names = [getattr(item, "name", None) if isinstance(item, tf.TensorSpec) else None for item in items]
+    names = [name or spec.name for name, spec in zip(names, base)]
+    return names if len(set(names)) == len(names) else None
 
 
 def recorded_keras_inputs(model, flavour) -> Optional[Tuple[str, List[InputSpec]]]:
