@@ -137,7 +137,7 @@ def match_error(reference: List[Any], produced: List[Any]) -> float:
         errors = [float(np.max(np.abs(p.astype(np.float64) - ref.astype(np.float64)), initial=0.0)) for p in candidates]
         best = int(np.argmin(errors))
         worst = max(worst, errors[best])
-        left.remove(next(p for p in left if p is candidates[best]))
+        del left[next(i for i, p in enumerate(left) if p is candidates[best])]  # by identity: == compares arrays
     return worst
 
 
