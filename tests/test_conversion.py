@@ -6,7 +6,7 @@ import tensorflow as tf
 
 import helpers
 import tflite_fixups as tff
-from tflite_fixups.conversion.errors import layer_for_node
+from tflite_fixups.models.keras_compat import layer_for_node
 from tflite_fixups.conversion import hints
 from tflite_fixups.verification.litert import LiteRTRunner
 

@@ -200,7 +200,6 @@ def test_contract_survives_pinning(K):
 
 def test_int8_io_keeps_order_with_quantized_dtypes(K):
     model = keras_list_model(K)
-    rng = np.random.default_rng(0)
     data = [_sample(s) for s in range(20)]
     result = tff.convert_and_verify(model, sample_inputs=data[:4], quantization="int8", representative_data=data,
                                     int8_io=True)
@@ -209,7 +208,6 @@ def test_int8_io_keeps_order_with_quantized_dtypes(K):
     assert io.inputs[0].dtype == "int8" and io.inputs[0].quantization is not None
     assert io.inputs[2].dtype == "int32"  # integer inputs stay what they are
     assert not result.verification.io_problems
-    del rng
 
 
 def test_verify_catches_a_tflite_whose_inputs_are_reordered():

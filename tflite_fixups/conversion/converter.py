@@ -302,8 +302,8 @@ def convert_signature_model(
 
     The function is frozen first (variables become constants, which int8
     calibration needs) and converted through the converter's frozen-graph
-    route, which keeps the inputs in the model's argument order and the
-    outputs in the model's output order. Its SavedModel route would order
+    route, which keeps the inputs in the model's argument order (the outputs
+    come in tf.nest's order and are put in the model's). Its SavedModel route would order
     inputs by its own graph walk, and it depends on saving the function,
     which Keras 3's custom gradients (SiLU) make fail. The model's names and
     a SignatureDef listing them in that order are then written into the file

@@ -10,16 +10,15 @@ fall back to the summary lines of the message text when they are missing.
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from ..errors import ConversionError, UnsupportedOp
-from ..models import keras_compat
+from ..models.keras_compat import layer_for_node, layer_names
 from ..models.signature_model import SignatureModel
 from .hints import fix_for_op, hints_for_message
 
 _KINDS = {"ERROR_NEEDS_FLEX_OPS": "flex", "ERROR_NEEDS_CUSTOM_OPS": "custom"}
 _SUMMARY = {"flex": re.compile(r"TF Select ops: ([^\n]+)"), "custom": re.compile(r"Custom ops: ([^\n]+)")}
-_SUFFIX = re.compile(r"^(.*)_\d+$")
 
 
 def conversion_error(error: Exception, model: SignatureModel, log: str = "") -> ConversionError:
@@ -69,32 +68,6 @@ def _node_name(data: Any) -> Optional[str]:
         name = call.name.split("@", 1)[0]
         if name and not name.startswith(("StatefulPartitionedCall", "PartitionedCall")):
             return name
-    return None
-
-
-def layer_names(model: SignatureModel) -> Sequence[str]:
-    if model.kind not in (keras_compat.KERAS3, keras_compat.TF_KERAS):
-        return ()
-    return [layer.name for layer in keras_compat.model_layers(model.source)]
-
-
-def layer_for_node(node: str, layer_names: Sequence[str], flavour: str) -> Optional[str]:
-    """The outermost Keras layer whose name scope contains ``node``.
-
-    The first path component is the model's own scope. Keras 3 makes every
-    layer scope unique by adding ``_<n>`` (layer ``dense`` traces as
-    ``dense_1``, layer ``dense_1`` as ``dense_1_2``), so there a suffix is
-    stripped first; tf-keras uses the layer name as it is.
-    """
-    names = set(layer_names)
-    for component in node.split("/")[1:-1]:
-        stripped = _SUFFIX.match(component)
-        candidates = [component, stripped.group(1) if stripped else None]
-        if flavour == keras_compat.KERAS3:
-            candidates.reverse()
-        for candidate in candidates:
-            if candidate and candidate in names:
-                return candidate
     return None
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 KERAS3 = "keras3"
 TF_KERAS = "tf_keras"
@@ -57,3 +58,33 @@ def model_layers(model: Any) -> list:
         found.append(layer)
         stack.extend(getattr(layer, "layers", []) or [])
     return found
+
+
+_SUFFIX = re.compile(r"^(.*)_\d+$")
+
+
+def layer_names(model: Any) -> Sequence[str]:
+    """Names of every layer of a SignatureModel's Keras source (nested ones too); () for other kinds."""
+    if getattr(model, "kind", None) not in KERAS_KINDS:
+        return ()
+    return [layer.name for layer in model_layers(model.source)]
+
+
+def layer_for_node(node: str, layer_names: Sequence[str], flavour: str) -> Optional[str]:
+    """The outermost Keras layer whose name scope contains graph node ``node``.
+
+    The first path component is the model's own scope. Keras 3 makes every
+    layer scope unique by adding ``_<n>`` (layer ``dense`` traces as
+    ``dense_1``, layer ``dense_1`` as ``dense_1_2``), so there a suffix is
+    stripped first; tf-keras uses the layer name as it is.
+    """
+    names = set(layer_names)
+    for component in node.split("/")[1:-1]:
+        stripped = _SUFFIX.match(component)
+        candidates = [component, stripped.group(1) if stripped else None]
+        if flavour == KERAS3:
+            candidates.reverse()
+        for candidate in candidates:
+            if candidate and candidate in names:
+                return candidate
+    return None

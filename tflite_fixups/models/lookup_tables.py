@@ -10,12 +10,11 @@ from deep inside the freezing.
 
 from __future__ import annotations
 
-import re
-from typing import Any, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Iterator, List, Optional, Tuple
 
 from .._quiet import import_tensorflow
 from ..errors import ConversionError, UnsupportedOp
-from . import keras_compat
+from .keras_compat import layer_for_node, layer_names
 
 #: TF ops that create, fill or read a lookup table.
 TABLE_OPS = frozenset({
@@ -26,7 +25,6 @@ TABLE_OPS = frozenset({
 })
 #: The table ops a message leads with: the ones that read the table at run time.
 _READS = ("LookupTableFindV2", "LookupTableFind", "LookupTableSizeV2")
-_SUFFIX = re.compile(r"^(.*)_\d+$")
 
 
 def refuse_lookup_tables(model: Any) -> None:
@@ -40,18 +38,18 @@ def refuse_lookup_tables(model: Any) -> None:
     found = list(_table_nodes(model.concrete_function.graph.as_graph_def()))
     if not found:
         return
-    layers = _layer_names(model)
+    layers = layer_names(model)
     ops: List[UnsupportedOp] = []
     seen = set()
     for op_type, node, key_dtype in found:
-        layer = _layer_for_node(node, layers, model.kind)
+        layer = layer_for_node(node, layers, model.kind)
         if (op_type, layer or node) in seen:
             continue
         seen.add((op_type, layer or node))
         ops.append(UnsupportedOp(op_type, "custom", node, layer, None))
     reads = [(op_type, node, key_dtype) for op_type, node, key_dtype in found if op_type in _READS] or found
     op_type, node, key_dtype = reads[0]
-    layer = _layer_for_node(node, layers, model.kind)
+    layer = layer_for_node(node, layers, model.kind)
     where = f"layer '{layer}'" if layer else f"node '{node}'"
     keys = "strings" if key_dtype == "string" else f"{key_dtype} keys" if key_dtype else "keys"
     lines = [
@@ -75,23 +73,3 @@ def _table_nodes(graph_def: Any) -> Iterator[Tuple[str, str, Optional[str]]]:
                 key = node.attr["Tin"].type if "Tin" in node.attr else node.attr["key_dtype"].type \
                     if "key_dtype" in node.attr else None
                 yield node.op, node.name, tf.as_dtype(key).name if key else None
-
-
-def _layer_names(model: Any) -> Sequence[str]:
-    if model.kind not in keras_compat.KERAS_KINDS:
-        return ()
-    return [layer.name for layer in keras_compat.model_layers(model.source)]
-
-
-def _layer_for_node(node: str, layer_names: Sequence[str], flavour: str) -> Optional[str]:
-    """The Keras layer whose name scope holds ``node`` (Keras 3 adds ``_<n>`` to every scope)."""
-    names = set(layer_names)
-    for component in node.split("/")[:-1]:
-        stripped = _SUFFIX.match(component)
-        candidates = [component, stripped.group(1) if stripped else None]
-        if flavour == keras_compat.KERAS3:
-            candidates.reverse()
-        for candidate in candidates:
-            if candidate and candidate in names:
-                return candidate
-    return None

@@ -14,7 +14,7 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 
 from .._progress import progress
-from ..conversion.errors import layer_for_node, layer_names
+from ..models.keras_compat import layer_for_node, layer_names
 from ..models.signature_model import SignatureModel
 from ..reports.quantization import LayerError
 from ..verification.litert import open_interpreter, to_input
